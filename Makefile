@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PIP_QUIET := --quiet --disable-pip-version-check
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export ST_WAREHOUSE_DIR ?= $(CURDIR)/data
+
+.PHONY: install demo test lint dev bench dbt-manifest clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install $(PIP_QUIET) --upgrade pip
+	$(BIN)/pip install $(PIP_QUIET) -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: start the embedded sandbox tenant, run the main job, print what landed
+demo: $(STAMP)
+	@mkdir -p $(DAGSTER_HOME) $(ST_WAREHOUSE_DIR)
+	$(BIN)/st-demo
+
+## make test: every test, against the sandbox over loopback, real DuckDB, dbt and Dagster
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy st_sandbox st_resources st_assets
+
+## make dev: the sandbox and the Dagster UI (http://127.0.0.1:3000) together; Ctrl-C stops both
+dev: $(STAMP)
+	@mkdir -p $(DAGSTER_HOME) $(ST_WAREHOUSE_DIR)
+	$(BIN)/st-dev
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(ST_WAREHOUSE_DIR) $(DAGSTER_HOME) dbt_models/target dbt_models/logs
