@@ -29,9 +29,7 @@ def _to_utc(value: datetime) -> datetime:
 UtcDatetime = Annotated[
     datetime,
     AfterValidator(_to_utc),
-    PlainSerializer(
-        lambda v: v.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), return_type=str
-    ),
+    PlainSerializer(lambda v: v.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), return_type=str),
 ]
 """A timezone-aware UTC timestamp, serialized as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
 

@@ -261,10 +261,8 @@ class AuthService:
             return self._issue(session.user, session)
 
     def _revoke(self, session: Session) -> None:
+        # Its tokens stay known so that a client is told "session_revoked", not "invalid".
         session.revoked = True
-        for token, (owner, _) in list(self.tokens.items()):
-            if owner is session:
-                del self.tokens[token]
 
     def logout(self, token: str) -> None:
         with self.lock:

@@ -3,6 +3,7 @@ subprocess (the demo and benchmarks, so the sandbox never competes for our GIL).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -53,6 +54,17 @@ def write_dump(tenant: Tenant, out_dir: Path) -> None:
         with open(out_dir / f"{entity}.jsonl", "wb") as fh:
             for record in tenant.store.iter_records(entity):
                 fh.write(orjson.dumps(record) + b"\n")
+
+
+class _DroppedConnectionFilter(logging.Filter):
+    """Injected dropped connections are deliberate: keep their tracebacks out of the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, RuntimeError) and "Content-Length" in str(exc))
+
+
+logging.getLogger("uvicorn.error").addFilter(_DroppedConnectionFilter())
 
 
 class SandboxServer:
