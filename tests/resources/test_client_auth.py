@@ -1,0 +1,163 @@
+"""Logging in with each MFA method, bad credentials, lockout, and the shared token cache."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import stat
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from st_resources.auth import CallableCodeProvider, CommandCodeProvider, OutboxCodeProvider
+from st_resources.client import ServiceTitanClient
+from st_resources.errors import AuthenticationError, MfaError, UserLockedError
+from st_resources.settings import ClientSettings
+from st_sandbox.server import SandboxServer
+
+
+def _stats(server: SandboxServer) -> dict:
+    return httpx.get(f"{server.base_url}/_sandbox/stats").json()
+
+
+def test_login_with_totp_sms_and_email(
+    sandbox: SandboxServer, settings_for: Callable[..., ClientSettings]
+) -> None:
+    with ServiceTitanClient(settings_for(sandbox.base_url, "demo")) as totp_client:
+        assert totp_client.get_json("/business-units")["data"]
+    outbox = OutboxCodeProvider(sandbox.base_url)
+    with ServiceTitanClient(
+        settings_for(sandbox.base_url, "dispatcher"), code_provider=outbox
+    ) as sms:
+        assert sms.get_json("/technicians")["data"]
+    command = f"{sys.executable} -c \"import httpx,os;print([m for m in httpx.get('{sandbox.base_url}/_sandbox/outbox').json()['data'] if m['method']=='email'][-1]['code'])\""
+    with ServiceTitanClient(
+        settings_for(sandbox.base_url, "accountant", mfa_code_command=command)
+    ) as email:
+        assert email.get_json("/invoices")["data"]
+    fn = CallableCodeProvider(lambda method, user: outbox(method, user))
+    with ServiceTitanClient(
+        settings_for(sandbox.base_url, "accountant"), code_provider=fn
+    ) as again:
+        again.login()
+        assert again.metrics.logins == 1
+
+
+def test_missing_mfa_configuration_is_a_clear_error(
+    sandbox: SandboxServer, settings_for: Callable[..., ClientSettings]
+) -> None:
+    with (
+        ServiceTitanClient(settings_for(sandbox.base_url, "dispatcher")) as client,
+        pytest.raises(MfaError) as err,
+    ):
+        client.login()
+    assert "ST_MFA_CODE_COMMAND" in str(err.value)
+    bad = settings_for(sandbox.base_url, "demo", totp_secret=SecretStr("not base32!"))
+    with ServiceTitanClient(bad) as client, pytest.raises(MfaError):
+        client.login()
+    failing = CommandCodeProvider("false")
+    with (
+        ServiceTitanClient(
+            settings_for(sandbox.base_url, "dispatcher"), code_provider=failing
+        ) as client,
+        pytest.raises(MfaError),
+    ):
+        client.login()
+
+
+def test_wrong_password_then_lockout_is_one_clear_error_without_retries(
+    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., ClientSettings]
+) -> None:
+    server = sandbox_factory(customers=30, lockout_seconds=120)
+    wrong = settings_for(server.base_url, "readonly", password=SecretStr("nope"))
+    for _ in range(5):
+        with ServiceTitanClient(wrong) as client, pytest.raises(AuthenticationError) as err:
+            client.get_json("/jobs")
+        assert "ST_PASSWORD" in str(err.value)
+    logins = lambda: sum(
+        v for k, v in _stats(server)["requests"].items() if k.startswith("POST sessions")
+    )  # noqa: E731
+    before = logins()
+    with (
+        ServiceTitanClient(settings_for(server.base_url, "readonly")) as client,
+        pytest.raises(UserLockedError) as locked,
+    ):
+        client.get_json("/jobs")
+    assert locked.value.locked_until
+    assert "locked" in str(locked.value)
+    assert logins() - before == 1  # one attempt, no retry storm
+
+
+def test_token_cache_is_private_holds_tokens_only_and_is_reused(
+    sandbox_factory: Callable[..., SandboxServer],
+    settings_for: Callable[..., ClientSettings],
+    token_dir: Path,
+) -> None:
+    server = sandbox_factory(customers=30)
+    settings = settings_for(server.base_url, "demo", token_cache_dir=token_dir)
+    with ServiceTitanClient(settings) as first:
+        first.get_json("/business-units")
+    with ServiceTitanClient(settings) as second:
+        second.get_json("/business-units")
+        assert second.metrics.logins == 0
+    cache = token_dir / "servicetitan-tokens.json"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    text = cache.read_text()
+    assert "demo-password" not in text and "JBSWY3DP" not in text
+    assert set(next(iter(json.loads(text).values()))) == {
+        "token",
+        "refresh_token",
+        "expires_at",
+        "refresh_after",
+    }
+    assert _stats(server)["auth"]["logins"] == 1
+
+
+def _login_and_refresh(
+    base_url: str, cache_dir: str | None, out: multiprocessing.Queue[str]
+) -> None:
+    from st_sandbox.auth import DEMO_TOTP_SECRET
+
+    settings = ClientSettings(
+        base_url=base_url,
+        username="demo",
+        password=SecretStr("demo-password"),
+        totp_secret=SecretStr(DEMO_TOTP_SECRET),
+        token_cache_dir=Path(cache_dir) if cache_dir else None,
+    )
+    try:
+        with ServiceTitanClient(settings) as client:
+            for _ in range(6):  # the token lives 1 s: this refreshes several times
+                client.get_json("/business-units")
+                import time
+
+                time.sleep(0.4)
+        out.put("ok")
+    except Exception as exc:  # reported to the parent test
+        out.put(f"{type(exc).__name__}: {exc}")
+
+
+@pytest.mark.parametrize("shared_cache", [True, False])
+def test_two_processes_logging_in_and_refreshing_at_once_both_succeed(
+    sandbox_factory: Callable[..., SandboxServer], token_dir: Path, shared_cache: bool
+) -> None:
+    server = sandbox_factory(customers=30, token_ttl=1)
+    ctx = multiprocessing.get_context("spawn")
+    out: multiprocessing.Queue[str] = ctx.Queue()
+    cache = str(token_dir) if shared_cache else None
+    procs = [
+        ctx.Process(target=_login_and_refresh, args=(server.base_url, cache, out)) for _ in range(2)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    results = [out.get(timeout=5) for _ in procs]
+    assert results == ["ok", "ok"], results
+    auth = _stats(server)["auth"]
+    assert auth["refreshes"] >= 2
+    assert auth["logins"] == (1 if shared_cache else 2)
