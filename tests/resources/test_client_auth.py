@@ -80,7 +80,7 @@ def test_wrong_password_then_lockout_is_one_clear_error_without_retries(
         assert "ST_PASSWORD" in str(err.value)
     logins = lambda: sum(
         v for k, v in _stats(server)["requests"].items() if k.startswith("POST sessions")
-    )  # noqa: E731
+    )
     before = logins()
     with (
         ServiceTitanClient(settings_for(server.base_url, "readonly")) as client,

@@ -1,0 +1,53 @@
+"""Every 15 minutes: today's and yesterday's partitions of the changing entities.
+Nightly: the reference sets and the checks."""
+
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+
+from st_assets.ingest.assets import asset_key
+from st_assets.ingest.partitions import today_key
+from st_resources.entities import ENTITIES
+
+CHANGING = [asset_key(s.name) for s in ENTITIES if s.partitioned]
+REFERENCE = [asset_key(s.name) for s in ENTITIES if not s.partitioned]
+
+
+def build_jobs(partitions_def: dg.PartitionsDefinition) -> list[Any]:
+    """The asset jobs the schedules, the sensor and the demo launch."""
+    return [
+        dg.define_asset_job(
+            "servicetitan_changing", selection=CHANGING, partitions_def=partitions_def
+        ),
+        dg.define_asset_job("servicetitan_reference", selection=REFERENCE),
+        dg.define_asset_job(
+            "servicetitan_checks",
+            selection=dg.AssetSelection.checks_for_assets(*CHANGING, *REFERENCE),
+        ),
+    ]
+
+
+@dg.schedule(
+    cron_schedule="*/15 * * * *", job_name="servicetitan_changing", execution_timezone="UTC"
+)
+def recent_partitions(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """Today's and yesterday's partitions (a late edit lands in yesterday's until midnight)."""
+    now = context.scheduled_execution_time
+    keys = [today_key(now - timedelta(days=1)), today_key(now)]
+    stamp = now.strftime("%Y%m%dT%H%M")
+    return [dg.RunRequest(run_key=f"{key}@{stamp}", partition_key=key) for key in keys]
+
+
+nightly_reference = dg.ScheduleDefinition(
+    name="nightly_reference",
+    job_name="servicetitan_reference",
+    cron_schedule="0 3 * * *",
+    execution_timezone="UTC",
+)
+nightly_checks = dg.ScheduleDefinition(
+    name="nightly_checks",
+    job_name="servicetitan_checks",
+    cron_schedule="30 3 * * *",
+    execution_timezone="UTC",
+)

@@ -1,0 +1,45 @@
+"""A sensor on the tenant's change feed: requests today's partition of the entities that
+changed. It reads only events (bounded per tick) and keeps its cursor; it never pages
+through data itself."""
+
+import dagster as dg
+
+from st_assets.ingest.assets import asset_key
+from st_assets.ingest.partitions import today_key
+from st_resources.entities import ENTITIES_BY_NAME
+from st_resources.resource import ServiceTitanResource
+
+MAX_EVENT_BATCHES = 5
+
+
+def entities_in(events: list[dict[str, object]]) -> list[str]:
+    """The partitioned entities named by a batch of events, in a stable order."""
+    names = {str(e["entity"]) for e in events}
+    return sorted(n for n in names if n in ENTITIES_BY_NAME and ENTITIES_BY_NAME[n].partitioned)
+
+
+@dg.sensor(job_name="servicetitan_changing", minimum_interval_seconds=60)
+def change_feed(
+    context: dg.SensorEvaluationContext, servicetitan: ServiceTitanResource
+) -> dg.SensorResult:
+    """Today's partition of every entity that changed since the last tick."""
+    client = servicetitan.get_client()
+    cursor = context.cursor or None
+    seen: list[dict[str, object]] = []
+    for _ in range(MAX_EVENT_BATCHES):
+        events, next_cursor, has_more = client.events(after=cursor, limit=1000)
+        seen += [{"entity": e.entity, "id": e.id} for e in events]
+        cursor = next_cursor or cursor
+        if not has_more:
+            break
+    changed = entities_in(seen)
+    if not changed:
+        return dg.SensorResult(cursor=cursor, skip_reason=dg.SkipReason("no changes"))
+    key = today_key()
+    request = dg.RunRequest(
+        run_key=f"events-{cursor}",
+        partition_key=key,
+        asset_selection=[asset_key(name) for name in changed],
+        tags={"servicetitan/events": str(len(seen))},
+    )
+    return dg.SensorResult(run_requests=[request], cursor=cursor)

@@ -1,0 +1,128 @@
+"""The warehouse: Parquet landing (atomic, one file per daily partition) and
+``warehouse.duckdb`` with a ``raw`` schema of views over it.
+
+Only one process may write a DuckDB file, so every writer of ``warehouse.duckdb`` holds
+``warehouse_write_lock``; readers that check data (asset checks) query the Parquet files
+through an in-memory DuckDB connection and never open the warehouse file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from filelock import FileLock
+from pydantic import Field
+
+from st_resources.entities import ENTITIES, EntitySpec
+
+PARTITION_KEY = "modified_date"
+
+
+@contextmanager
+def warehouse_write_lock(warehouse_dir: str | Path, timeout: float = 600) -> Iterator[None]:
+    """Hold the lock every writer of ``warehouse.duckdb`` takes (views, dbt)."""
+    path = Path(warehouse_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path / ".warehouse.lock"), timeout=timeout):
+        yield
+
+
+def write_parquet_atomic(table: pa.Table, target: Path) -> None:
+    """Write ``table`` to ``target`` through a temporary file in the same folder and a rename,
+    so readers never see half a file and a rewrite replaces the file whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".parquet")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def split_by_day(table: pa.Table, days: list[date]) -> dict[date, pa.Table]:
+    """Rows of ``table`` per UTC day of ``modifiedOn``; every day of ``days`` gets a table,
+    empty ones included (so a re-materialized day whose records moved away is cleared)."""
+    if table.num_rows:
+        day_column = pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
+    out: dict[date, pa.Table] = {}
+    for day in days:
+        if table.num_rows == 0:
+            out[day] = table
+            continue
+        mask = pc.equal(day_column, pa.scalar(day, pa.date32()))
+        out[day] = table.filter(mask)
+    return out
+
+
+class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The landing folder and ``warehouse.duckdb`` (``ST_WAREHOUSE_DIR``)."""
+
+    warehouse_dir: str = Field(description="Folder of landing/ and warehouse.duckdb")
+
+    @property
+    def root(self) -> Path:
+        return Path(self.warehouse_dir).expanduser().resolve()
+
+    @property
+    def database_path(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def landing(self, entity: str) -> Path:
+        """The landing folder of an entity."""
+        return self.root / "landing" / entity
+
+    def partition_path(self, entity: str, day: date) -> Path:
+        return self.landing(entity) / f"{PARTITION_KEY}={day.isoformat()}" / "data.parquet"
+
+    def write_partition(self, entity: str, day: date, table: pa.Table) -> Path:
+        """Replace one daily partition of an entity."""
+        path = self.partition_path(entity, day)
+        write_parquet_atomic(table, path)
+        return path
+
+    def write_whole(self, entity: str, table: pa.Table) -> Path:
+        """Replace an unpartitioned entity."""
+        path = self.landing(entity) / "data.parquet"
+        write_parquet_atomic(table, path)
+        return path
+
+    def glob(self, entity: str) -> str:
+        return str(self.landing(entity) / "**" / "*.parquet")
+
+    def ensure_views(self, specs: tuple[EntitySpec, ...] = ENTITIES) -> list[str]:
+        """Create or refresh the ``raw.<entity>`` views of every landed entity."""
+        created = []
+        with warehouse_write_lock(self.root), duckdb.connect(str(self.database_path)) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+            for spec in specs:
+                if not any(self.landing(spec.name).rglob("*.parquet")):
+                    continue
+                con.execute(
+                    f"CREATE OR REPLACE VIEW raw.{spec.name} AS SELECT * FROM read_parquet("
+                    f"'{self.glob(spec.name)}', hive_partitioning = true, union_by_name = true)"
+                )
+                created.append(spec.name)
+        return created
+
+    def landing_connection(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per landed entity (never locks)."""
+        con = duckdb.connect()
+        for spec in ENTITIES:
+            if any(self.landing(spec.name).rglob("*.parquet")):
+                con.execute(
+                    f"CREATE VIEW {spec.name} AS SELECT * FROM read_parquet("
+                    f"'{self.glob(spec.name)}', hive_partitioning = true, union_by_name = true)"
+                )
+        return con

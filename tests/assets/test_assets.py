@@ -1,0 +1,292 @@
+"""Materializing ServiceTitan assets against the sandbox into a real warehouse."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import httpx
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from st_assets.ingest.definitions import defs as ingest_defs
+from st_assets.ingest.partitions import today_key
+from st_resources.arrow import records_to_table
+from st_resources.entities import ENTITIES
+from st_resources.warehouse import WarehouseResource
+from st_sandbox.server import SandboxServer
+from tests.assets.conftest import resources_for
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def _defs(base_url: str, warehouse: Path, start: str) -> dg.Definitions:
+    return dg.Definitions.merge(
+        ingest_defs(start), dg.Definitions(resources=resources_for(base_url, warehouse))
+    )
+
+
+def _run(
+    defs: dg.Definitions,
+    job: str,
+    instance: dg.DagsterInstance,
+    first: str | None = None,
+    last: str | None = None,
+) -> dg.ExecuteInProcessResult:
+    tags = {RANGE_START: first, RANGE_END: last} if first and last else {}
+    result = defs.resolve_job_def(job).execute_in_process(
+        instance=instance, tags=tags, raise_on_error=False
+    )
+    assert result.success or job == "servicetitan_checks"
+    return result
+
+
+def _dump(server: SandboxServer, entity: str) -> list[dict]:
+    text = httpx.get(f"{server.base_url}/_sandbox/dump", params={"entity": entity}).content
+    return [orjson.loads(line) for line in text.splitlines() if line]
+
+
+def _first_day(days: int) -> str:
+    return (datetime.now(UTC) - timedelta(days=days - 1)).date().isoformat()
+
+
+def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
+    sandbox: SandboxServer, warehouse_dir: Path
+) -> None:
+    first = _first_day(10)
+    defs = _defs(sandbox.base_url, warehouse_dir, first)
+    with dg.instance_for_test() as instance:
+        _run(defs, "servicetitan_changing", instance, first, today_key())
+        path = warehouse_dir / "landing" / "jobs" / f"modified_date={today_key()}" / "data.parquet"
+        days = sorted(p.name for p in (warehouse_dir / "landing" / "jobs").iterdir())
+        assert len(days) == 10 and path.exists()
+        before = {
+            p: pq.read_table(p).drop(["_loaded_at"])
+            for p in (warehouse_dir / "landing").rglob("*.parquet")
+        }
+        _run(defs, "servicetitan_changing", instance, first, today_key())
+        after = {
+            p: pq.read_table(p).drop(["_loaded_at"])
+            for p in (warehouse_dir / "landing").rglob("*.parquet")
+        }
+        assert before.keys() == after.keys()
+        assert all(before[p].equals(after[p]) for p in before)
+        materialization = instance.get_latest_materialization_event(
+            dg.AssetKey(["servicetitan", "jobs"])
+        )
+        assert materialization is not None
+        meta = materialization.asset_materialization.metadata  # type: ignore[union-attr]
+        for key in (
+            "records",
+            "pages",
+            "api_calls",
+            "retries",
+            "throttled_429",
+            "bytes",
+            "api_seconds",
+            "preview",
+        ):
+            assert key in meta
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        landed = con.execute("SELECT count(*) FROM raw.jobs").fetchone()[0]
+    cutoff = first + "T00:00:00"
+    assert landed == sum(1 for j in _dump(sandbox, "jobs") if j["modifiedOn"] >= cutoff)
+
+
+def test_a_record_modified_between_runs_appears_once_with_its_newest_version(
+    sandbox_factory: Callable[..., SandboxServer], warehouse_dir: Path
+) -> None:
+    server = sandbox_factory(customers=300)
+    first = _first_day(30)
+    defs = _defs(server.base_url, warehouse_dir, first)
+    customers = [defs.get_assets_def(dg.AssetKey(["servicetitan", "customers"]))]
+    resources = resources_for(server.base_url, warehouse_dir)
+    with dg.instance_for_test() as instance:
+        tags = {RANGE_START: first, RANGE_END: today_key()}
+        assert dg.materialize(customers, instance=instance, resources=resources, tags=tags).success
+        cutoff = first + "T00:00:00"
+        # A customer already landed in an earlier partition of the window.
+        customer_id = next(
+            c["id"] for c in _dump(server, "customers") if cutoff <= c["modifiedOn"] < today_key()
+        )
+        server.tenant.store.update("customers", customer_id, {"name": "Renamed Customer"})
+        assert dg.materialize(
+            customers, instance=instance, resources=resources, partition_key=today_key()
+        ).success
+    with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT name FROM raw.customers WHERE id = ? QUALIFY row_number() OVER (PARTITION BY id ORDER BY modifiedOn DESC) = 1",
+            [customer_id],
+        ).fetchall()
+        versions = con.execute(
+            "SELECT count(*) FROM raw.customers WHERE id = ?", [customer_id]
+        ).fetchone()[0]
+    assert rows == [("Renamed Customer",)]
+    assert versions == 2  # the old version stays in its old partition; staging dedupes
+
+
+def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
+) -> None:
+    server = sandbox_factory(customers=250, token_ttl=2)
+    first = _first_day(90)
+    tables = {}
+    for name, faults in (
+        ("clean", None),
+        ("faulty", {"faultRate": 0.1, "dropRate": 0.05, "seed": 9}),
+    ):
+        if faults:
+            httpx.post(f"{server.base_url}/_sandbox/faults", json=faults)
+        warehouse = tmp_path / name
+        defs = _defs(server.base_url, warehouse, first)
+        selected = [
+            defs.get_assets_def(dg.AssetKey(["servicetitan", e]))
+            for e in ("jobs", "invoices", "payments", "appointments")
+        ]
+        with dg.instance_for_test() as instance:
+            result = dg.materialize(
+                selected,
+                instance=instance,
+                resources=resources_for(server.base_url, warehouse),
+                tags={RANGE_START: first, RANGE_END: today_key()},
+            )
+            assert result.success
+        with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
+            tables[name] = {
+                entity: con.execute(
+                    f"SELECT id, modifiedOn FROM raw.{entity} ORDER BY id"
+                ).fetchall()
+                for entity in ("jobs", "invoices", "payments", "appointments")
+            }
+    injected = httpx.get(f"{server.base_url}/_sandbox/stats").json()["faults"]["injected"]
+    httpx.delete(f"{server.base_url}/_sandbox/faults")
+    assert injected["error"] + injected["drop"] > 0
+    assert tables["clean"] == tables["faulty"]
+    cutoff = first + "T00:00:00"
+    for entity, rows in tables["clean"].items():
+        expected = sorted(r["id"] for r in _dump(server, entity) if r["modifiedOn"] >= cutoff)
+        assert [r[0] for r in rows] == expected, entity
+
+
+def test_two_processes_materialize_two_partitions_of_one_asset_at_once(
+    sandbox: SandboxServer, warehouse_dir: Path, tmp_path: Path
+) -> None:
+    script = """
+import sys, dagster as dg
+from st_assets.ingest.definitions import defs as ingest_defs
+from tests.assets.conftest import resources_for
+from pathlib import Path
+base, warehouse, day, tokens = sys.argv[1:5]
+defs = dg.Definitions.merge(ingest_defs("2020-01-01"), dg.Definitions(resources=resources_for(base, Path(warehouse), Path(tokens))))
+result = dg.materialize([defs.get_assets_def(dg.AssetKey(["servicetitan", "jobs"]))], partition_key=day,
+                        resources=resources_for(base, Path(warehouse), Path(tokens)))
+print("ok" if result.success else "failed")
+"""
+    days = [(date.today() - timedelta(days=d)).isoformat() for d in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                script,
+                sandbox.base_url,
+                str(warehouse_dir),
+                day,
+                str(tmp_path / "tokens"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for day in days
+    ]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert all(out.strip().endswith("ok") for out, _ in outputs), outputs
+    for day in days:
+        assert (
+            warehouse_dir / "landing" / "jobs" / f"modified_date={day}" / "data.parquet"
+        ).exists()
+
+
+def _land_dump(server: SandboxServer, warehouse_dir: Path) -> WarehouseResource:
+    """The sandbox's ground truth landed directly (one partition per entity): a complete
+    warehouse in a second, where a 3-year Dagster backfill would take minutes."""
+    warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
+    for spec in ENTITIES:
+        table = records_to_table(spec.model, _dump(server, spec.name))
+        if spec.partitioned:
+            warehouse.write_partition(spec.name, date(2026, 1, 1), table)
+        else:
+            warehouse.write_whole(spec.name, table)
+    warehouse.ensure_views()
+    return warehouse
+
+
+def _evaluations(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    out = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.asset_check_evaluation_data
+            out[f"{data.check_name}@{data.asset_key.path[-1]}"] = data.passed
+    return out
+
+
+def _rewrite(path: Path, column: str, change: Callable[[list], list]) -> None:
+    table = pq.read_table(path)
+    values = change(table.column(column).to_pylist())
+    index = table.schema.get_field_index(column)
+    pq.write_table(
+        table.set_column(index, column, pa.array(values, table.schema.field(column).type)), path
+    )
+
+
+@pytest.mark.parametrize("corruption", ["duplicate", "orphan", "arithmetic"])
+def test_checks_pass_on_sandbox_data_and_fail_on_data_made_wrong(
+    sandbox: SandboxServer, warehouse_dir: Path, corruption: str
+) -> None:
+    _land_dump(sandbox, warehouse_dir)
+    defs = _defs(sandbox.base_url, warehouse_dir, "2026-01-01")
+    with dg.instance_for_test() as instance:
+        clean = _evaluations(_run(defs, "servicetitan_checks", instance))
+        structural = {k: v for k, v in clean.items() if not k.startswith("today_is_fresh")}
+        assert structural and all(structural.values()), [k for k, v in structural.items() if not v]
+        jobs = warehouse_dir / "landing" / "jobs" / "modified_date=2026-01-01" / "data.parquet"
+        invoices = (
+            warehouse_dir / "landing" / "invoices" / "modified_date=2026-01-01" / "data.parquet"
+        )
+        if corruption == "duplicate":
+            table = pq.read_table(jobs)
+            pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), jobs)
+            broken = "unique_ids_per_partition@jobs"
+        elif corruption == "orphan":
+            _rewrite(invoices, "job", lambda v: [{**v[0], "id": 987654321}, *v[1:]])
+            broken = "jobs_exist_for_job_id@invoices"
+        else:
+            _rewrite(invoices, "total", lambda v: [v[0] + 1, *v[1:]])
+            broken = "invoice_arithmetic@invoices"
+        dirty = _evaluations(_run(defs, "servicetitan_checks", instance))
+        assert dirty[broken] is False
+        newly_failing = {k for k, v in dirty.items() if not v} - {
+            k for k, v in clean.items() if not v
+        }
+        assert newly_failing == {broken}
+
+
+def test_freshness_check_fails_without_todays_partition_and_passes_after_it(
+    sandbox: SandboxServer, warehouse_dir: Path
+) -> None:
+    defs = _defs(sandbox.base_url, warehouse_dir, _first_day(3))
+    with dg.instance_for_test() as instance:
+        before = _evaluations(_run(defs, "servicetitan_checks", instance))
+        assert before["today_is_fresh@jobs"] is False
+        _run(defs, "servicetitan_changing", instance, today_key(), today_key())
+        after = _evaluations(_run(defs, "servicetitan_checks", instance))
+        assert after["today_is_fresh@jobs"] is True
