@@ -22,9 +22,11 @@ demo: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME) $(ST_WAREHOUSE_DIR)
 	$(BIN)/st-demo
 
-## make test: every test, against the sandbox over loopback, real DuckDB, dbt and Dagster
+## make test: lint, types, then every test (sandbox over loopback, real DuckDB, Dagster, PostgreSQL)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check .
+	$(BIN)/mypy st_sandbox st_resources st_assets
+	$(BIN)/python -m pytest -q -W ignore::DeprecationWarning
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,8 +38,10 @@ dev: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME) $(ST_WAREHOUSE_DIR)
 	$(BIN)/st-dev
 
+## make bench: sandbox generation time and the 429s of 1, 2 and 4 processes sharing a tenant
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.sandbox_generation --customers 2000 10000 100000
+	$(BIN)/python -m benchmarks.rate_limit_processes --tenant-limit 20
 
 clean:
 	rm -rf $(ST_WAREHOUSE_DIR) $(DAGSTER_HOME) dbt_models/target dbt_models/logs

@@ -83,16 +83,16 @@ def _field_type(
 
 
 @cache
-def _struct(model: type[BaseModel]) -> tuple[pa.DataType, Convert]:
+def _struct(model: type[BaseModel]) -> tuple[pa.DataType, Convert | None]:
     fields = []
     converters: list[tuple[str, Convert | None]] = []
     for name, info in model.model_fields.items():
         alias = info.alias or name
-        arrow_type, convert = _field_type(info.annotation, info.metadata)
+        arrow_type, field_convert = _field_type(info.annotation, info.metadata)
         fields.append(pa.field(alias, arrow_type))
-        converters.append((alias, convert))
+        converters.append((alias, field_convert))
 
-    def convert(value: Any) -> Any:
+    def convert_struct(value: Any) -> Any:
         if value is None:
             return None
         return {
@@ -100,7 +100,7 @@ def _struct(model: type[BaseModel]) -> tuple[pa.DataType, Convert]:
             for alias, fn in converters
         }
 
-    return pa.struct(fields), convert
+    return pa.struct(fields), convert_struct
 
 
 def _to_decimal(value: Any) -> Decimal | None:
@@ -154,10 +154,11 @@ def _column(
     try:
         if convert is None:
             return pa.array(raw, type=arrow_type)
-        if pa.types.is_decimal(arrow_type) or pa.types.is_timestamp(arrow_type):
-            # Column-wise: Arrow parses decimal strings and ISO timestamps itself.
-            if all(v is None or isinstance(v, str) for v in raw):
-                return pc.cast(pa.array(raw, type=pa.string()), arrow_type)
+        # Column-wise: Arrow parses decimal strings and ISO timestamps itself.
+        if (pa.types.is_decimal(arrow_type) or pa.types.is_timestamp(arrow_type)) and all(
+            v is None or isinstance(v, str) for v in raw
+        ):
+            return pc.cast(pa.array(raw, type=pa.string()), arrow_type)
         return pa.array([convert(v) for v in raw], type=arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError, ArithmeticError) as exc:
         raise ValueError(

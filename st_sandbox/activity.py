@@ -8,12 +8,17 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 from decimal import Decimal
+from typing import Literal
 
 from st_sandbox.errors import ApiError
 from st_sandbox.store import TenantStore
 from st_sandbox.writes import DispatchBody, InvoiceBody, InvoiceItemBody, WriteService
 
-NEXT_STATUS = {"Scheduled": "Dispatched", "Dispatched": "Working", "Working": "Done"}
+NEXT_STATUS: dict[str, Literal["Dispatched", "Working", "Done"]] = {
+    "Scheduled": "Dispatched",
+    "Dispatched": "Working",
+    "Working": "Done",
+}
 
 
 class ActivityEngine:

@@ -373,7 +373,7 @@ def create_app(tenant: Tenant) -> FastAPI:
                 extra=include or "",
             )
             try:
-                rows, next_cursor, as_of, scanned = tenant.store.page(query, pageSize, cursor)
+                rows, next_cursor, as_of, _scanned = tenant.store.page(query, pageSize, cursor)
             except CursorError as exc:
                 raise ApiError(400, "invalid_cursor", str(exc)) from None
             if include:

@@ -116,7 +116,7 @@ class _Generator:
         rng, t0 = self.rng, self.start_us - 30 * US_PER_DAY
         created = self.ts(t0)
         self.tax_rates: dict[int, Decimal] = {}
-        zones = []
+        zones: list[Record] = []
         for i, (zone_name, rate) in enumerate(names.TAX_ZONES, start=1):
             self.tax_rates[i] = Decimal(rate)
             zones.append(
@@ -133,7 +133,8 @@ class _Generator:
             )
         self.tables["tax_zones"] = zones
 
-        bus, self.bu_trade = [], {}
+        bus: list[Record] = []
+        self.bu_trade: dict[int, str] = {}
         bu_id = 0
         for trade in names.TRADES:
             for branch, city, state in names.BRANCHES:
@@ -158,7 +159,8 @@ class _Generator:
         self.tables["business_units"] = bus
         self.bu_ids = [b["id"] for b in bus]
 
-        job_types, self.job_types_by_trade = [], {}
+        job_types: list[Record] = []
+        self.job_types_by_trade: dict[str, list[tuple[int, str, str]]] = {}
         jt_id = 0
         for trade, entries in names.JOB_TYPES.items():
             for jt_name, skill, duration in entries:
@@ -181,7 +183,9 @@ class _Generator:
 
         # Technicians scale with the customer base so that schedules stay feasible.
         per_bu = max(3, -(-self.n_customers // 6000))
-        techs, self.techs_by_bu, self.tech_names = [], {}, {}
+        techs: list[Record] = []
+        self.techs_by_bu: dict[int, list[int]] = {}
+        self.tech_names: dict[int, str] = {}
         tech_id = 0
         skill_ids = {s: i for i, s in enumerate(names.SKILLS, start=1)}
         for bu in self.bu_ids:
@@ -215,7 +219,7 @@ class _Generator:
                 self.tech_names[tech_id] = name
         self.tables["technicians"] = techs
 
-        mtypes = []
+        mtypes: list[Record] = []
         for i, (mt_name, discount, freq, price) in enumerate(names.MEMBERSHIP_TYPES, start=1):
             mtypes.append(
                 {
@@ -238,7 +242,10 @@ class _Generator:
 
     def pricebook(self, created: str) -> None:
         rng = self.rng
-        cats, services, materials, equipment = [], [], [], []
+        cats: list[Record] = []
+        services: list[Record] = []
+        materials: list[Record] = []
+        equipment: list[Record] = []
         self.skus: dict[str, list[tuple[int, str, Decimal, bool]]] = {}
         cat_id = sku_id = 0
         for trade in names.TRADES:
@@ -352,7 +359,9 @@ class _Generator:
 
     def customers(self) -> None:
         rng = self.rng
-        customers, locations, contacts = [], [], []
+        customers: list[Record] = []
+        locations: list[Record] = []
+        contacts: list[Record] = []
         self.cust_locations: dict[int, list[int]] = {}
         self.location_zone: dict[int, int] = {}
         self.cust_created: dict[int, int] = {}
@@ -450,7 +459,8 @@ class _Generator:
 
     def memberships(self) -> None:
         rng = self.rng
-        memberships, events = [], []
+        memberships: list[Record] = []
+        events: list[Record] = []
         self.cust_membership: dict[int, tuple[int, int]] = {}  # customer -> (membership, type)
         self.cust_bus: dict[int, set[int]] = {}
         mid = eid = 0
@@ -589,11 +599,13 @@ class _Generator:
                 job_id += 1
                 job_appts: list[Record] = []
                 for k in range(n_appts):
-                    found = None
+                    found: tuple[int, list[int], int] | None = None
                     for attempt in range(6):
-                        found = self.find_slot(bu, day + k * 2 + attempt, 1 + (rng.random() < 0.2))
-                        if found:
-                            found = (found[0], found[1], day + k * 2 + attempt)
+                        slot_techs = self.find_slot(
+                            bu, day + k * 2 + attempt, 1 + (rng.random() < 0.2)
+                        )
+                        if slot_techs:
+                            found = (slot_techs[0], slot_techs[1], day + k * 2 + attempt)
                             break
                     if found is None:
                         break
@@ -724,7 +736,7 @@ class _Generator:
                         else ((2, "Dismissed") if outcome < 0.85 else (0, "Open"))
                     )
                     e_created = min(created_job + US_PER_HOUR, anchor)
-                    items = []
+                    items: list[Record] = []
                     subtotal = Decimal(0)
                     for _ in range(rng.randrange(1, 4)):
                         sku_id, sku_name, price, taxable = rng.choice(trade_skus)
@@ -967,7 +979,7 @@ class _Generator:
 
     def equipment(self) -> None:
         rng = self.rng
-        rows = []
+        rows: list[Record] = []
         eq_id = 0
         for loc in self.tables["locations"]:
             if rng.random() > 0.3:

@@ -3,6 +3,7 @@ reference sets land whole. A range of partitions (a backfill) is fetched with ra
 paginated queries in concurrent windows and split per day on write."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 import pyarrow as pa
@@ -53,9 +54,7 @@ def _fetch(
     return table, client.metrics.since(before)
 
 
-def _metadata(
-    table: pa.Table, metrics: dict[str, float], extra: dict[str, object]
-) -> dict[str, object]:
+def _metadata(table: pa.Table, metrics: dict[str, float], extra: dict[str, Any]) -> dict[str, Any]:
     return {
         "records": table.num_rows,
         "pages": int(metrics["pages"]),

@@ -78,9 +78,12 @@ def test_wrong_password_then_lockout_is_one_clear_error_without_retries(
         with ServiceTitanClient(wrong) as client, pytest.raises(AuthenticationError) as err:
             client.get_json("/jobs")
         assert "ST_PASSWORD" in str(err.value)
-    logins = lambda: sum(
-        v for k, v in _stats(server)["requests"].items() if k.startswith("POST sessions")
-    )
+
+    def logins() -> int:
+        return sum(
+            v for k, v in _stats(server)["requests"].items() if k.startswith("POST sessions")
+        )
+
     before = logins()
     with (
         ServiceTitanClient(settings_for(server.base_url, "readonly")) as client,

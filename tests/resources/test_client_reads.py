@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -27,7 +28,7 @@ def test_split_windows_is_disjoint_and_covers_the_range() -> None:
     end = start + timedelta(days=10)
     parts = split_windows(start, end, 3)
     assert parts[0][0] == start and parts[-1][1] == end
-    assert all(a[1] == b[0] for a, b in zip(parts, parts[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(parts))
     assert split_windows(end, start, 3) == []
 
 

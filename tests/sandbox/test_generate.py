@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -54,7 +55,7 @@ def test_no_technician_is_double_booked(data: TenantData) -> None:
             by_tech[assignment["technicianId"]].append((appt["start"], appt["end"]))
     for windows in by_tech.values():
         windows.sort()
-        for (_, end), (start, _) in zip(windows, windows[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(windows):
             assert end <= start
 
 
