@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from st_sandbox.generate import Clock, TenantData, to_us, to_us_from_ts
+from st_sandbox.generate import Clock, TenantData, paused_gc, to_us, to_us_from_ts
 
 Record = dict[str, Any]
 BU_ENTITIES_DIRECT = {
@@ -102,6 +102,10 @@ class TenantStore:
     """All tables of one tenant plus its change feed; thread-safe under ``lock``."""
 
     def __init__(self, data: TenantData) -> None:
+        with paused_gc():
+            self._build(data)
+
+    def _build(self, data: TenantData) -> None:
         self.lock = threading.RLock()
         self.clock = Clock()
         self.tables: dict[str, Table] = {n: Table.build(rows) for n, rows in data.tables.items()}

@@ -12,7 +12,7 @@ from st_sandbox.auth import DEMO_TOTP_SECRET
 
 
 def resources_for(
-    base_url: str, warehouse_dir: Path, token_dir: Path | None = None
+    base_url: str, warehouse_dir: Path, token_dir: Path | None = None, page_size: int = 500
 ) -> dict[str, object]:
     """The resources of the code location, pointed at a sandbox and a temp warehouse."""
     return {
@@ -22,7 +22,7 @@ def resources_for(
             password="demo-password",
             totp_secret=DEMO_TOTP_SECRET,
             rate_limit=1000,
-            page_size=500,
+            page_size=page_size,
             token_cache_dir=str(token_dir) if token_dir else None,
         ),
         "warehouse": WarehouseResource(warehouse_dir=str(warehouse_dir)),

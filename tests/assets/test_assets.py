@@ -136,12 +136,22 @@ def test_a_record_modified_between_runs_appears_once_with_its_newest_version(
 def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
     sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
 ) -> None:
+    # Tokens expire every 2 s; the faulty run adds 5xx answers, dropped connections and
+    # 429s (injected, so the test does not spend its time waiting on a real limit).
     server = sandbox_factory(customers=250, token_ttl=2)
     first = _first_day(90)
     tables = {}
     for name, faults in (
         ("clean", None),
-        ("faulty", {"faultRate": 0.1, "dropRate": 0.05, "seed": 9}),
+        (
+            "faulty",
+            {
+                "faultRate": 0.1,
+                "dropRate": 0.05,
+                "seed": 9,
+                "targeted": [{"route": "/invoices", "nth": 2, "status": 429, "times": 3}],
+            },
+        ),
     ):
         if faults:
             httpx.post(f"{server.base_url}/_sandbox/faults", json=faults)
@@ -155,7 +165,7 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
             result = dg.materialize(
                 selected,
                 instance=instance,
-                resources=resources_for(server.base_url, warehouse),
+                resources=resources_for(server.base_url, warehouse, page_size=50),
                 tags={RANGE_START: first, RANGE_END: today_key()},
             )
             assert result.success
@@ -166,9 +176,11 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
                 ).fetchall()
                 for entity in ("jobs", "invoices", "payments", "appointments")
             }
-    injected = httpx.get(f"{server.base_url}/_sandbox/stats").json()["faults"]["injected"]
+    stats = httpx.get(f"{server.base_url}/_sandbox/stats").json()
     httpx.delete(f"{server.base_url}/_sandbox/faults")
-    assert injected["error"] + injected["drop"] > 0
+    assert stats["faults"]["injected"]["error"] + stats["faults"]["injected"]["drop"] > 0
+    assert stats["requests"].get("GET invoices 429", 0) == 3
+    assert stats["auth"]["refreshes"] > 0
     assert tables["clean"] == tables["faulty"]
     cutoff = first + "T00:00:00"
     for entity, rows in tables["clean"].items():
