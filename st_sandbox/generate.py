@@ -1037,7 +1037,8 @@ def to_us_from_ts(stamp: str) -> int:
             _DAY_US[stamp[:10]] = day
         return (
             day
-            + (int(stamp[11:13]) * 3600 + int(stamp[14:16]) * 60 + int(stamp[17:19])) * US_PER_SECOND
+            + (int(stamp[11:13]) * 3600 + int(stamp[14:16]) * 60 + int(stamp[17:19]))
+            * US_PER_SECOND
             + int(stamp[20:26])
         )
     return to_us(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
