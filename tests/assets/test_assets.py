@@ -149,7 +149,11 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
                 "faultRate": 0.1,
                 "dropRate": 0.05,
                 "seed": 9,
-                "targeted": [{"route": "/invoices", "nth": 2, "status": 429, "times": 3}],
+                "targeted": [
+                    {"route": "/invoices", "nth": 2, "status": 429, "times": 3},
+                    {"route": "/jobs", "nth": 1, "status": "drop"},
+                    {"route": "/payments", "nth": 1, "status": 503},
+                ],
             },
         ),
     ):

@@ -54,9 +54,18 @@ def test_faults_and_429_storms_give_the_same_result_as_a_clean_read(
     clean_settings = settings_for(server.base_url, "readonly", page_size=25, rate_limit=10)
     with ServiceTitanClient(clean_settings) as client:
         clean = list(client.iter_records("/invoices"))
-    httpx.post(
-        f"{server.base_url}/_sandbox/faults", json={"faultRate": 0.15, "dropRate": 0.08, "seed": 3}
-    )
+    # Random faults on a seeded schedule, plus one certain drop and one certain 503, so
+    # the test never depends on how many requests the schedule happens to cover.
+    faults = {
+        "faultRate": 0.15,
+        "dropRate": 0.08,
+        "seed": 3,
+        "targeted": [
+            {"route": "/invoices", "nth": 2, "status": "drop"},
+            {"route": "/invoices", "nth": 4, "status": 503},
+        ],
+    }
+    httpx.post(f"{server.base_url}/_sandbox/faults", json=faults)
     # The client allows itself 4x the tenant's limit: a 429 storm it must ride out.
     stormy_settings = settings_for(
         server.base_url, "readonly", page_size=25, rate_limit=60, max_attempts=12
