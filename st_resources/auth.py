@@ -269,11 +269,14 @@ class SessionAuth:
         status, body = self.send(
             "/sessions/mfa", {"challengeId": challenge, "method": method, "code": code}
         )
-        if status == 401 and _code(body) == "mfa_code_reused" and method == "totp":
-            # Another process used this 30-second code; the next step's code is valid too.
+        for offset in (1, -1):
+            if not (status == 401 and _code(body) == "mfa_code_reused" and method == "totp"):
+                break
+            # Another process used this 30-second code; the tenant also accepts the codes of
+            # the neighbouring steps (clock drift), each once.
             status, body = self.send(
                 "/sessions/mfa",
-                {"challengeId": challenge, "method": method, "code": self._code(method, offset=1)},
+                {"challengeId": challenge, "method": method, "code": self._code(method, offset)},
             )
         if status != 200:
             raise _login_error(status, body)

@@ -164,3 +164,14 @@ def test_two_processes_logging_in_and_refreshing_at_once_both_succeed(
     auth = _stats(server)["auth"]
     assert auth["refreshes"] >= 2
     assert auth["logins"] == (1 if shared_cache else 2)
+
+
+def test_three_logins_in_one_totp_step_all_succeed(
+    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., ClientSettings]
+) -> None:
+    # Each 30-second code is single-use; the client falls back to the neighbouring steps.
+    server = sandbox_factory(customers=30)
+    for _ in range(3):
+        with ServiceTitanClient(settings_for(server.base_url, "demo")) as client:
+            client.login()
+    assert _stats(server)["auth"]["logins"] == 3
