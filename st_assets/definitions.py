@@ -13,6 +13,7 @@ import dagster as dg
 from st_assets.ingest.definitions import defs as ingest_defs
 from st_assets.ingest.partitions import DEFAULT_START
 from st_assets.resources import build_resources
+from st_assets.writeback.definitions import defs as writeback_defs
 
 
 @dg.definitions
@@ -21,5 +22,6 @@ def defs() -> dg.Definitions:
     start = os.environ.get("ST_PARTITIONS_START", DEFAULT_START)
     return dg.Definitions.merge(
         ingest_defs(start),
+        writeback_defs(),
         dg.Definitions(resources=build_resources()),
     )

@@ -10,6 +10,7 @@ import dagster as dg
 
 from st_resources.resource import ServiceTitanResource
 from st_resources.warehouse import WarehouseResource
+from st_resources.writeback.queue import WriteQueueResource
 
 OPTIONAL = {
     "ST_MFA_METHOD": "mfa_method",
@@ -40,4 +41,8 @@ def build_resources() -> dict[str, Any]:
             **optional,
         ),
         "warehouse": WarehouseResource(warehouse_dir=dg.EnvVar("ST_WAREHOUSE_DIR")),
+        # Unset: the queue is a SQLite file under DAGSTER_HOME (resolved at run time).
+        "writeback_queue": WriteQueueResource(db_url=dg.EnvVar("ST_WRITEBACK_DB_URL"))
+        if "ST_WRITEBACK_DB_URL" in os.environ
+        else WriteQueueResource(),
     }

@@ -1,0 +1,2 @@
+"""Write-back definitions: the write jobs and their op, the queue sensor, the freshness
+sensor and the auto-invoice schedule."""

@@ -1,0 +1,49 @@
+"""Submit-time checks against the tenant (reads only): a request for a job that does not
+exist, or an invoice for a job that is not completed or already invoiced, is refused
+before it is stored, with a message that says what to fix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from st_resources.client import ServiceTitanClient
+from st_resources.errors import NotFoundError
+from st_resources.models import Job
+from st_resources.writeback.payloads import (
+    DispatchPayload,
+    InvoicePayload,
+    Payload,
+    PayloadError,
+)
+
+
+def read_job(client: ServiceTitanClient, job_id: int) -> Job:
+    """The job as the tenant has it now; ``PayloadError`` if there is none."""
+    try:
+        return Job.model_validate(client.get_json(f"/jobs/{job_id}"))
+    except NotFoundError:
+        raise PayloadError(
+            f"job {job_id} does not exist in the tenant (or the API user cannot see it); "
+            "check the job id"
+        ) from None
+
+
+def tenant_check(client: ServiceTitanClient) -> Callable[[str, Payload], None]:
+    """A ``check`` for ``WriteQueue.submit`` that reads the tenant through ``client``."""
+
+    def check(kind: str, payload: Payload) -> None:
+        if isinstance(payload, DispatchPayload | InvoicePayload):
+            job = read_job(client, payload.job_id)
+            if isinstance(payload, InvoicePayload):
+                if job.job_status != "Completed":
+                    raise PayloadError(
+                        f"job {job.id} is {job.job_status}; only Completed jobs can be "
+                        "invoiced: complete its appointments first"
+                    )
+                if job.invoice_id is not None:
+                    raise PayloadError(
+                        f"job {job.id} already has invoice {job.invoice_id}; adjust that "
+                        "invoice instead of creating another"
+                    )
+
+    return check
