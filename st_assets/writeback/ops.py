@@ -1,6 +1,5 @@
 """The write op (one per request kind) and the auto-invoice op."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 

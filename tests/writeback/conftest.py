@@ -1,0 +1,180 @@
+"""Write-back fixtures: a queue on each backend (SQLite in a temp folder, PostgreSQL in a
+fresh database), a fresh sandbox per test (writes change it), the code location's
+definitions pointed at both, and a helper that ticks the sensor and executes its runs
+in a real Dagster instance."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import httpx
+import pytest
+
+from st_assets.ingest.definitions import defs as ingest_defs
+from st_assets.writeback.definitions import defs as writeback_defs
+from st_resources.resource import ServiceTitanResource
+from st_resources.warehouse import WarehouseResource
+from st_resources.writeback.queue import WriteQueue, WriteQueueResource
+from st_sandbox.auth import DEMO_TOTP_SECRET
+from st_sandbox.server import SandboxServer
+from tests.helpers import PASSWORDS, auth_client
+
+WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The queue's URL on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'queue.sqlite'}"
+    return str(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture
+def sqlite_queue_url(tmp_path: Path) -> str:
+    """A SQLite queue, for tests whose point is not the backend."""
+    return f"sqlite:///{tmp_path / 'queue.sqlite'}"
+
+
+@pytest.fixture
+def server(sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
+    """A fresh sandbox (300 customers, no rate limit)."""
+    return sandbox_factory()
+
+
+def api_resource(base_url: str, user: str, token_dir: Path, **extra: Any) -> ServiceTitanResource:
+    """The ServiceTitan resource for a sandbox user (MFA answered from the outbox)."""
+    return ServiceTitanResource(
+        base_url=base_url,
+        username=user,
+        password=PASSWORDS[user],
+        mfa_method={"demo": "totp", "dispatcher": "sms", "accountant": "email"}.get(user, "none"),
+        totp_secret=DEMO_TOTP_SECRET if user == "demo" else None,
+        use_sandbox_outbox=True,
+        rate_limit=1000,
+        token_cache_dir=str(token_dir / user),
+        **extra,
+    )
+
+
+@dataclass
+class Harness:
+    """The code location wired to one sandbox and one queue, in a real Dagster instance."""
+
+    server: SandboxServer
+    queue_url: str
+    instance: dg.DagsterInstance
+    tmp: Path
+    user: str = "demo"
+    api_options: dict[str, Any] = field(default_factory=dict)
+    cursor: str | None = None
+
+    @property
+    def queue(self) -> WriteQueue:
+        return WriteQueue(self.queue_url)
+
+    def resources(self) -> dict[str, Any]:
+        return {
+            "servicetitan": api_resource(
+                self.server.base_url, self.user, self.tmp / "tokens", **self.api_options
+            ),
+            "warehouse": WarehouseResource(warehouse_dir=str(self.tmp / "warehouse")),
+            "writeback_queue": WriteQueueResource(db_url=self.queue_url),
+        }
+
+    def defs(self) -> dg.Definitions:
+        return dg.Definitions.merge(
+            ingest_defs("2024-01-01"), writeback_defs(), dg.Definitions(resources=self.resources())
+        )
+
+    def tick(self, sensor: str = "writeback_requests") -> dg.SensorResult:
+        """One evaluation of a sensor, keeping its cursor like the daemon does."""
+        defs = self.defs()
+        sensor_def = defs.resolve_sensor_def(sensor)
+        with dg.build_sensor_context(
+            instance=self.instance, cursor=self.cursor, resources=self.resources(), definitions=defs
+        ) as context:
+            result = sensor_def(context)
+        assert isinstance(result, dg.SensorResult)
+        if result.cursor is not None:
+            self.cursor = result.cursor
+        return result
+
+    def execute(self, request: dg.RunRequest, **kwargs: Any) -> dg.ExecuteInProcessResult:
+        """Execute one run request of the sensor, as the daemon would launch it."""
+        assert request.job_name is not None
+        job = self.defs().resolve_job_def(request.job_name)
+        return job.execute_in_process(
+            run_config=request.run_config,
+            instance=self.instance,
+            tags=request.tags,
+            raise_on_error=False,
+            **kwargs,
+        )
+
+    def tick_and_run(self) -> list[dg.ExecuteInProcessResult]:
+        """One tick of ``writeback_requests`` and every run it asked for."""
+        return [self.execute(r) for r in self.tick().run_requests or []]
+
+
+@pytest.fixture
+def harness_factory(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
+    """Build harnesses sharing one ephemeral-storage Dagster instance."""
+    with dg.instance_for_test() as instance:
+
+        def make(server: SandboxServer, queue_url: str, **kwargs: Any) -> Harness:
+            return Harness(server, queue_url, instance, tmp_path, **kwargs)
+
+        yield make
+
+
+def dump(server: SandboxServer, entity: str) -> list[dict[str, Any]]:
+    """The sandbox's ground truth for an entity."""
+    text = httpx.get(f"{server.base_url}/_sandbox/dump", params={"entity": entity}).text
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def writes_sent(server: SandboxServer) -> int:
+    """How many write requests (POST/PATCH, sessions excluded) reached the sandbox."""
+    counters = httpx.get(f"{server.base_url}/_sandbox/stats").json()["requests"]
+    return sum(
+        n
+        for key, n in counters.items()
+        if key.split(" ")[0] in WRITE_METHODS and key.split(" ")[1] not in ("sessions", "_sandbox")
+    )
+
+
+def future_slot(days: int, hour: int, minutes: int = 120) -> tuple[str, str]:
+    """A window far enough ahead that the seeded schedule does not reach it."""
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = day + timedelta(days=days, hours=hour)
+    return start.isoformat(), (start + timedelta(minutes=minutes)).isoformat()
+
+
+def create_jobs(server: SandboxServer, count: int) -> list[dict[str, Any]]:
+    """``count`` new Scheduled jobs without technicians (set-up, straight over HTTP)."""
+    locations = [loc for loc in dump(server, "locations") if loc["active"]]
+    job_type = dump(server, "job_types")[0]
+    start, end = future_slot(200, 8)
+    jobs = []
+    with auth_client(server.base_url, "demo") as http:
+        for i in range(count):
+            loc = locations[i % len(locations)]
+            body = {
+                "customerId": loc["customerId"],
+                "locationId": loc["id"],
+                "businessUnitId": job_type["businessUnitIds"][0],
+                "jobTypeId": job_type["id"],
+                "summary": f"test job {i}",
+                "appointment": {"start": start, "end": end},
+            }
+            answer = http.post("/jobs", json=body)
+            assert answer.status_code == 201, answer.text
+            jobs.append(answer.json())
+    return jobs
