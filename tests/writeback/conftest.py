@@ -74,6 +74,7 @@ class Harness:
     user: str = "demo"
     api_options: dict[str, Any] = field(default_factory=dict)
     cursor: str | None = None
+    _defs: dg.Definitions | None = None
 
     @property
     def queue(self) -> WriteQueue:
@@ -89,9 +90,13 @@ class Harness:
         }
 
     def defs(self) -> dg.Definitions:
-        return dg.Definitions.merge(
-            ingest_defs("2024-01-01"), writeback_defs(), dg.Definitions(resources=self.resources())
-        )
+        if self._defs is None:
+            self._defs = dg.Definitions.merge(
+                ingest_defs("2024-01-01"),
+                writeback_defs(),
+                dg.Definitions(resources=self.resources()),
+            )
+        return self._defs
 
     def tick(self, sensor: str = "writeback_requests") -> dg.SensorResult:
         """One evaluation of a sensor, keeping its cursor like the daemon does."""
@@ -125,8 +130,9 @@ class Harness:
 
 @pytest.fixture
 def harness_factory(tmp_path: Path) -> Iterator[Callable[..., Harness]]:
-    """Build harnesses sharing one ephemeral-storage Dagster instance."""
-    with dg.instance_for_test() as instance:
+    """Build harnesses sharing one Dagster instance with in-memory storage (a run writes
+    a dozen events; on a file-backed test instance each is a synchronous SQLite commit)."""
+    with dg.DagsterInstance.ephemeral() as instance:
 
         def make(server: SandboxServer, queue_url: str, **kwargs: Any) -> Harness:
             return Harness(server, queue_url, instance, tmp_path, **kwargs)
