@@ -88,7 +88,7 @@ def build_write_op(kind: str) -> dg.OpDefinition:
 class AutoInvoiceConfig(dg.Config):
     """How far back to look for completed jobs."""
 
-    days_back: int = Field(default=7, ge=1, le=400, description="Jobs modified in these days")
+    days_back: int = Field(default=7, ge=1, le=3660, description="Jobs modified in these days")
 
 
 @dg.op(out=dg.Out(int, description="New invoice requests"))

@@ -15,6 +15,7 @@ from st_resources.writeback.queue import WriteQueueResource, WriteRequest
 from st_resources.writeback.sender import AFFECTED_ENTITIES
 
 MAX_RUNS_PER_TICK = 200
+FRESHNESS_JOB = "servicetitan_changing"  # the partitioned ingest job
 
 
 def parse_cursor(cursor: str | None) -> int:
@@ -76,7 +77,7 @@ def build_writeback_requests_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.Sens
 
 @dg.sensor(
     name="writeback_freshness",
-    job_name="servicetitan_changing",
+    job_name=FRESHNESS_JOB,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Today's partitions of the entities changed by successful writes.",
@@ -92,6 +93,7 @@ def writeback_freshness(
     last = done[-1][0]
     request = dg.RunRequest(
         run_key=f"writeback-fresh-{last}",
+        job_name=FRESHNESS_JOB,
         partition_key=today_key(),
         asset_selection=affected_assets([kind for _, kind in done]),
         tags={"writeback/successful_writes": str(len(done))},

@@ -6,9 +6,9 @@ in a real Dagster instance."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ class Harness:
     tmp: Path
     user: str = "demo"
     api_options: dict[str, Any] = field(default_factory=dict)
-    cursor: str | None = None
+    cursors: dict[str, str | None] = field(default_factory=dict)
     _defs: dg.Definitions | None = None
 
     @property
@@ -103,12 +103,15 @@ class Harness:
         defs = self.defs()
         sensor_def = defs.resolve_sensor_def(sensor)
         with dg.build_sensor_context(
-            instance=self.instance, cursor=self.cursor, resources=self.resources(), definitions=defs
+            instance=self.instance,
+            cursor=self.cursors.get(sensor),
+            resources=self.resources(),
+            definitions=defs,
         ) as context:
             result = sensor_def(context)
         assert isinstance(result, dg.SensorResult)
         if result.cursor is not None:
-            self.cursor = result.cursor
+            self.cursors[sensor] = result.cursor
         return result
 
     def execute(self, request: dg.RunRequest, **kwargs: Any) -> dg.ExecuteInProcessResult:
@@ -117,6 +120,8 @@ class Harness:
         job = self.defs().resolve_job_def(request.job_name)
         return job.execute_in_process(
             run_config=request.run_config,
+            partition_key=request.partition_key,
+            asset_selection=request.asset_selection,
             instance=self.instance,
             tags=request.tags,
             raise_on_error=False,

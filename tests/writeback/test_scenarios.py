@@ -3,6 +3,7 @@ over HTTP and a real Dagster instance: sensor ticks, then the runs they ask for.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -91,7 +92,7 @@ def test_100_concurrent_dispatches_never_double_book(
             and a["status"] in ACTIVE
             and any(s["technicianId"] == tech and s["active"] for s in a["assignments"])
         )
-        for (_, end), (next_start, _) in zip(windows, windows[1:], strict=False):
+        for (_, end), (next_start, _) in itertools.pairwise(windows):
             assert end <= next_start, f"technician {tech} is double-booked"
 
 
@@ -225,7 +226,7 @@ def test_the_audit_log_has_one_row_per_attempt_and_no_secret(
     )
     refused = queue.submit("invoice", invoice_payload(other["id"]), requested_by="bob").request
     dispatcher: Harness = harness_factory(server, queue_url, user="dispatcher")
-    dispatcher.cursor = accountant.cursor
+    dispatcher.cursors = dict(accountant.cursors)
     assert [r.success for r in dispatcher.tick_and_run()] == [True]
 
     done = queue.get(paid.id)
