@@ -168,7 +168,7 @@ class InvoicePayload(Payload):
                     for k, v in {
                         "skuId": i.sku_id,
                         "description": i.description,
-                        "quantity": format(i.quantity, "f"),
+                        "quantity": format(i.quantity.normalize(), "f"),
                         "unitPrice": format(i.unit_price, "f"),
                         "taxable": i.taxable,
                     }.items()
