@@ -1,6 +1,5 @@
 """The write op (one per request kind) and the auto-invoice op."""
 
-
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg

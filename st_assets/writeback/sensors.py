@@ -2,7 +2,6 @@
 (it reads the queue only, never the API); ``writeback_freshness`` asks for today's
 partitions of the entities a successful write changed."""
 
-
 from collections.abc import Sequence
 
 import dagster as dg
