@@ -20,7 +20,7 @@ from st_resources.errors import (
     TransientError,
 )
 from st_resources.writeback.guard import GuardRefusal, guard_dispatch
-from st_resources.writeback.payloads import DispatchPayload
+from st_resources.writeback.payloads import DispatchPayload, PayloadError
 from st_resources.writeback.queue import (
     CONFLICT,
     FAILED,
@@ -120,6 +120,19 @@ def process(
         return Attempt(request, sent=False)
     try:
         body = prepare_body(queue, client, request)
+    except PayloadError as exc:  # e.g. the job vanished since the request was queued
+        done = queue.record_attempt(
+            request,
+            outcome=REJECTED,
+            status=REJECTED,
+            result={"code": "invalid_request", "message": str(exc)},
+            run_id=run_id,
+            error_code="invalid_request",
+            message=str(exc),
+        )
+        return Attempt(done, sent=False)
+    except ServiceTitanError as exc:  # the guard's reads failed
+        return Attempt(_record_error(queue, request, exc, run_id, final_attempt), sent=False)
     except GuardRefusal as exc:
         done = queue.record_attempt(
             request,

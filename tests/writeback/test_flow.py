@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 import pyarrow.parquet as pq
 import pytest
 
@@ -18,6 +19,7 @@ from st_assets.ingest.assets import asset_key
 from st_assets.ingest.partitions import today_key
 from st_resources.writeback.cli import main
 from st_resources.writeback.queue import WriteQueue
+from st_resources.writeback.sender import TransientWriteError, process
 from st_sandbox.server import SandboxServer
 from tests.writeback.conftest import Harness, create_jobs, dump, future_slot, writes_sent
 
@@ -224,3 +226,37 @@ def test_auto_invoice_bills_completed_jobs_from_their_sold_estimate(
         )
     )
     assert again.output_for_node("submit_auto_invoices") == 0
+
+
+def test_exhausted_transient_errors_end_failed_and_the_request_can_be_submitted_again(
+    server: SandboxServer, sqlite_queue_url: str, harness_factory: Any
+) -> None:
+    job = next(
+        j for j in dump(server, "jobs") if j["jobStatus"] == "Completed" and j["invoiceId"] is None
+    )
+    route = f"/jobs/{job['id']}/invoices"
+    faults = f"{server.base_url}/_sandbox/faults"
+    httpx.post(faults, json={"targeted": [{"route": route, "nth": 1, "status": 503, "times": 9}]})
+    harness: Harness = harness_factory(
+        server, sqlite_queue_url, user="accountant", api_options={"max_attempts": 1}
+    )
+    client = harness.resources()["servicetitan"].get_client()
+    queue = harness.queue
+    payload = {
+        "job_id": job["id"],
+        "items": [{"description": "Fan", "quantity": 1, "unit_price": 9}],
+    }
+    first = queue.submit("invoice", payload, requested_by="alice").request
+    # What the op's attempts do (the Dagster retry wiring is in test_scenarios' audit test).
+    with pytest.raises(TransientWriteError):
+        process(queue, client, first.id, final_attempt=False)
+    failed = process(queue, client, first.id, final_attempt=True).request
+    assert failed.status == "failed" and failed.attempts == 2
+    assert failed.result is not None and failed.result["status"] == 503
+
+    httpx.delete(faults)
+    again = queue.submit("invoice", payload, requested_by="alice")
+    assert not again.duplicate and again.request.id != first.id
+    assert [r.success for r in harness.tick_and_run()] == [True]
+    assert queue.get(again.request.id).status == "succeeded"
+    assert len([i for i in dump(server, "invoices") if i["job"]["id"] == job["id"]]) == 1
