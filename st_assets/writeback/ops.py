@@ -17,6 +17,8 @@ WRITE_RETRY = dg.RetryPolicy(
     max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 AUTOMATION_USER = "automation:auto_invoice"
+# Writes share the tenant's request budget with the ingest assets (docs/dagster.prod.yaml).
+API_POOL = "servicetitan_api"
 
 
 class WriteRequestConfig(dg.Config):
@@ -36,6 +38,7 @@ def build_write_op(kind: str) -> dg.OpDefinition:
     @dg.op(
         name=op_name(kind),
         retry_policy=WRITE_RETRY,
+        pool=API_POOL,
         out=dg.Out(str, description="The request's status after this run"),
         tags={"writeback/kind": kind},
         description=f"Send one queued `{kind}` request with its id as Idempotency-Key.",
@@ -90,7 +93,7 @@ class AutoInvoiceConfig(dg.Config):
     days_back: int = Field(default=7, ge=1, le=3660, description="Jobs modified in these days")
 
 
-@dg.op(out=dg.Out(int, description="New invoice requests"))
+@dg.op(out=dg.Out(int, description="New invoice requests"), pool=API_POOL)
 def submit_auto_invoices(
     context: dg.OpExecutionContext,
     config: AutoInvoiceConfig,
