@@ -153,12 +153,27 @@ def dump(server: SandboxServer, entity: str) -> list[dict[str, Any]]:
 
 def writes_sent(server: SandboxServer) -> int:
     """How many write requests (POST/PATCH, sessions excluded) reached the sandbox."""
-    counters = httpx.get(f"{server.base_url}/_sandbox/stats").json()["requests"]
     return sum(
         n
-        for key, n in counters.items()
-        if key.split(" ")[0] in WRITE_METHODS and key.split(" ")[1] not in ("sessions", "_sandbox")
+        for (method, route), n in _route_counts(server).items()
+        if method in WRITE_METHODS and route != "sessions"
     )
+
+
+def _route_counts(server: SandboxServer) -> dict[tuple[str, str], int]:
+    """Requests per (method, first path segment), the sandbox's own routes left out."""
+    counters = httpx.get(f"{server.base_url}/_sandbox/stats").json()["requests"]
+    counts: dict[tuple[str, str], int] = {}
+    for key, n in counters.items():
+        parts = key.split(" ")
+        if len(parts) == 3 and parts[0].isupper() and parts[1] != "_sandbox":
+            counts[(parts[0], parts[1])] = counts.get((parts[0], parts[1]), 0) + n
+    return counts
+
+
+def api_calls(server: SandboxServer) -> int:
+    """Every API request the sandbox answered (sessions included)."""
+    return sum(_route_counts(server).values())
 
 
 def future_slot(days: int, hour: int, minutes: int = 120) -> tuple[str, str]:

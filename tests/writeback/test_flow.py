@@ -21,7 +21,14 @@ from st_resources.writeback.cli import main
 from st_resources.writeback.queue import WriteQueue
 from st_resources.writeback.sender import TransientWriteError, process
 from st_sandbox.server import SandboxServer
-from tests.writeback.conftest import Harness, create_jobs, dump, future_slot, writes_sent
+from tests.writeback.conftest import (
+    Harness,
+    api_calls,
+    create_jobs,
+    dump,
+    future_slot,
+    writes_sent,
+)
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -50,7 +57,11 @@ def test_cli_submit_then_a_sensor_tick_and_a_run_change_the_sandbox_once(
     request_id = json.loads(out)["id"]
 
     harness: Harness = harness_factory(server, queue_url, user="dispatcher")
-    runs = harness.tick_and_run()
+    calls = api_calls(server)
+    [run_request] = harness.tick().run_requests or []
+    assert api_calls(server) == calls  # the sensor reads the queue only
+    assert run_request.run_key == request_id
+    runs = [harness.execute(run_request)]
     assert [r.success for r in runs] == [True]
     assert runs[0].dagster_run.tags["writeback/request_id"] == request_id
     assert harness.tick_and_run() == []
