@@ -262,3 +262,23 @@ def _token_dir() -> Any:
     from pathlib import Path
 
     return Path(tempfile.mkdtemp(prefix="st-wb-tokens-"))
+
+
+def test_the_sensor_cursor_never_skips_a_request_committed_during_a_tick(
+    server: SandboxServer, queue_url: str, harness_factory: Any
+) -> None:
+    queue = WriteQueue(queue_url)
+    harness: Harness = harness_factory(server, queue_url)
+    keys: list[str] = []
+
+    def submit(i: int) -> str:
+        payload = {"job_id": 1 + i, "technician_ids": [1 + i % 7]}
+        return queue.submit("dispatch", payload, requested_by="load").request.id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(submit, i) for i in range(60)]
+        while not all(f.done() for f in futures):
+            keys += [r.run_key or "" for r in harness.tick().run_requests or []]
+        ids = {f.result() for f in futures}
+    keys += [r.run_key or "" for r in harness.tick().run_requests or []]
+    assert sorted(keys) == sorted(ids)  # each request once, none skipped
