@@ -14,17 +14,14 @@ Where it reads from, and why:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
-
-import sqlalchemy as sa
 
 from st_resources.client import ServiceTitanClient
 from st_resources.models import JobType, Technician
 from st_resources.writeback.payloads import DispatchPayload
 from st_resources.writeback.preflight import read_job
-from st_resources.writeback.queue import RUNNING, SUCCEEDED, WriteQueue, requests_table
+from st_resources.writeback.queue import WriteQueue
 
 INACTIVE_STATUSES = {"Done", "Canceled"}
 RECENT_DISPATCHES = 5000
@@ -57,32 +54,21 @@ def _parse(value: str) -> datetime:
 
 def local_bookings(queue: WriteQueue, *, exclude: str) -> list[Booking]:
     """Technician windows of the dispatches sent or being sent, the newest per job."""
-    query = (
-        sa.select(requests_table.c.id, requests_table.c.sent_body, requests_table.c.payload)
-        .where(
-            requests_table.c.kind == "dispatch",
-            requests_table.c.status.in_((RUNNING, SUCCEEDED)),
-            requests_table.c.sent_body.is_not(None),
-            requests_table.c.id != exclude,
-        )
-        .order_by(requests_table.c.seq.desc())
-        .limit(RECENT_DISPATCHES)
-    )
     seen_jobs: set[int] = set()
     out: list[Booking] = []
-    with queue.engine.connect() as conn:
-        for row in conn.execute(query):
-            job_id = int(json.loads(row.payload)["job_id"])
-            if job_id in seen_jobs:
-                continue  # a newer dispatch of the job replaced this one
-            seen_jobs.add(job_id)
-            body = json.loads(row.sent_body)
-            if body.get("status") in INACTIVE_STATUSES or "start" not in body:
-                continue
-            start, end = _parse(body["start"]), _parse(body["end"])
-            out += [
-                Booking(row.id, job_id, int(t), start, end) for t in body.get("technicianIds", [])
-            ]
+    for request_id, payload, body in queue.sent_dispatches(
+        exclude=exclude, limit=RECENT_DISPATCHES
+    ):
+        job_id = int(payload["job_id"])
+        if job_id in seen_jobs:
+            continue  # a newer dispatch of the job replaced this one
+        seen_jobs.add(job_id)
+        if body.get("status") in INACTIVE_STATUSES or "start" not in body:
+            continue
+        start, end = _parse(body["start"]), _parse(body["end"])
+        out += [
+            Booking(request_id, job_id, int(t), start, end) for t in body.get("technicianIds", [])
+        ]
     return out
 
 

@@ -372,6 +372,26 @@ class WriteQueue:
         with self.engine.connect() as conn:
             return [(r.id, r.kind) for r in conn.execute(query)]
 
+    def sent_dispatches(
+        self, *, exclude: str, limit: int = 5000
+    ) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+        """(id, payload, sent body) of dispatches sent or being sent, newest first."""
+        query = (
+            sa.select(requests_table.c.id, requests_table.c.payload, requests_table.c.sent_body)
+            .where(
+                requests_table.c.kind == "dispatch",
+                requests_table.c.status.in_((RUNNING, SUCCEEDED)),
+                requests_table.c.sent_body.is_not(None),
+                requests_table.c.id != exclude,
+            )
+            .order_by(requests_table.c.seq.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [
+                (r.id, json.loads(r.payload), json.loads(r.sent_body)) for r in conn.execute(query)
+            ]
+
     # --- the op's side ---------------------------------------------------------------------
 
     def claim(self, request_id: str) -> WriteRequest:
