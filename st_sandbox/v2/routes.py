@@ -32,7 +32,7 @@ from st_sandbox.errors import ApiError
 from st_sandbox.generate import to_us
 from st_sandbox.v2.invoices import InvoiceItemUpdate, patch_invoice_items
 from st_sandbox.v2.oauth import DEMO_APPS, AccessToken, OAuthService
-from st_sandbox.v2.shapes import ASSIGNMENT_MODULE, V2_ENDPOINTS, V2Endpoint, shape
+from st_sandbox.v2.shapes import ASSIGNMENT_MODULE, V2_BY_ENTITY, V2_ENDPOINTS, V2Endpoint, shape
 from st_sandbox.writes import DispatchBody
 
 if TYPE_CHECKING:
@@ -471,7 +471,9 @@ def mount_v2(app: FastAPI, tenant: "Tenant") -> V2State:
         with store.lock:
             appt = appointment_or_404(appointment_id)
             update = DispatchBody(appointmentId=appointment_id, **body.model_dump())
-            return _json(dispatch_write(appt, update, "reschedule"))
+            tenant.count("write v2 reschedule")
+            result = tenant.writes.dispatch(appt["jobId"], update, None)
+            return _json(shape(V2_BY_ENTITY["appointments"], result, export=False))
 
     AccountingWrite = Annotated[AccessToken, Depends(caller("accounting", write=True))]
 

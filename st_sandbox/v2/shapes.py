@@ -11,6 +11,7 @@ validates every endpoint against the official schemas, so these tables cannot dr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,10 @@ class V2Endpoint:
     drop_list: frozenset[str] = frozenset()
     drop_export: frozenset[str] = frozenset()
     defaults: dict[str, Any] = field(default_factory=dict)
+    # Top-level fields the sandbox keeps as decimal strings where the official schema
+    # has a JSON number.
+    numbers: frozenset[str] = frozenset()
+    adapt: Callable[[Record], None] | None = None
 
 
 _CRM: dict[str, Any] = {"customFields": [], "externalData": [], "tagTypeIds": []}
@@ -39,10 +44,61 @@ _SKU: dict[str, Any] = {
     "commissionBonus": 0,
     "paysCommission": False,
     "hours": 0,
-    "displayInAmount": False,
-    "isInventory": False,
-    "upgrades": [],
 }
+_SKU_GOODS: dict[str, Any] = {"displayInAmount": False, "isInventory": False}
+_SKU_NUMBERS = frozenset({"price", "memberPrice", "addOnPrice", "cost"})
+TRADE_IDS = {"HVAC": 1, "Plumbing": 2, "Electrical": 3}
+
+
+def _number(value: Any) -> Any:
+    return float(value) if isinstance(value, str) else value
+
+
+def _business_unit(record: Record) -> None:
+    if record.get("address") is not None:
+        record["address"] = {**record["address"], "isManualCoordinates": False, "isMilitary": False}
+    trade = record.get("trade")
+    if isinstance(trade, str):
+        record["trade"] = {"id": TRADE_IDS.get(trade, 0), "name": trade}
+
+
+def _invoice(record: Record) -> None:
+    for item in record["items"]:
+        item.setdefault("addOn", False)
+        item.setdefault("inventory", False)
+        item.setdefault("isChargeable", True)
+        if item.get("membershipTypeId") is None:
+            item["membershipTypeId"] = 0  # the official API answers 0 for "none" here
+
+
+def _estimate(record: Record) -> None:
+    for key in ("subtotal", "tax"):
+        record[key] = _number(record.get(key))
+    for item in record["items"]:
+        item.pop("taxable", None)
+        item["unitRate"] = _number(item["unitRate"])
+        item["total"] = _number(item["total"])
+        item.setdefault("skuAccount", "")
+        item.setdefault("unitCost", 0)
+        item.setdefault("totalCost", 0)
+        item.setdefault("itemGroupName", "")
+        sku = item["sku"]
+        sku.setdefault("soldHours", 0)
+        sku.setdefault("generalLedgerAccountId", 0)
+        sku.setdefault("generalLedgerAccountName", "")
+        sku.setdefault("modifiedOn", item["modifiedOn"])
+
+
+def _sku(record: Record) -> None:
+    for category in record.get("categories") or []:
+        if isinstance(category, dict):  # services nest categories; goods list their ids
+            category.setdefault("active", True)
+
+
+def _payment(record: Record) -> None:
+    if record.get("typeId") is not None:
+        record["typeId"] = str(record["typeId"])  # a string in the official schema
+
 
 V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
     V2Endpoint(
@@ -51,6 +107,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "customers",
         "customers",
         defaults={**_CRM, "nationalAccount": False},
+        numbers=frozenset({"balance"}),
     ),
     V2Endpoint("locations", "crm", "locations", "locations", defaults=_CRM),
     # The sandbox's contacts are the customers' contact methods (phone, e-mail).
@@ -69,6 +126,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "business-units",
         drop_list=frozenset({"branch"}),
         drop_export=frozenset({"branch"}),
+        adapt=_business_unit,
     ),
     V2Endpoint(
         "technicians",
@@ -83,6 +141,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
             "soldByRate": 0,
             "status": "Idle",
         },
+        numbers=frozenset({"hourlyRate"}),
     ),
     V2Endpoint(
         "jobs",
@@ -99,6 +158,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
             "notificationsEnabled": True,
             "tagTypeIds": [],
         },
+        numbers=frozenset({"total"}),
     ),
     # Assignments are served by dispatch's appointment-assignments, as in the official API.
     V2Endpoint(
@@ -115,10 +175,16 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "invoices",
         "invoices",
         defaults={"invoiceConfiguration": "JobInvoice"},
+        adapt=_invoice,
     ),
-    V2Endpoint("payments", "accounting", "payments", "payments"),
+    V2Endpoint("payments", "accounting", "payments", "payments", adapt=_payment),
     V2Endpoint(
-        "memberships", "memberships", "memberships", "memberships", defaults={"customFields": []}
+        "memberships",
+        "memberships",
+        "memberships",
+        "memberships",
+        defaults={"customFields": []},
+        numbers=frozenset({"initialDeferredRevenue"}),
     ),
     V2Endpoint(
         "recurring_service_events",
@@ -133,6 +199,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "equipment-systems",
         "installed-equipment",
         "installed-equipment",
+        numbers=frozenset({"cost"}),
     ),
     V2Endpoint(
         "pricebook_services",
@@ -145,7 +212,10 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
             "serviceEquipment": [],
             "serviceMaterials": [],
             "soldByCommission": 0,
+            "upgrades": [],
         },
+        numbers=_SKU_NUMBERS,
+        adapt=_sku,
     ),
     V2Endpoint(
         "pricebook_materials",
@@ -159,7 +229,10 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
             "deductAsJobCost": False,
             "isConfigurableMaterial": False,
             "isOtherDirectCost": False,
+            **_SKU_GOODS,
         },
+        numbers=_SKU_NUMBERS,
+        adapt=_sku,
     ),
     V2Endpoint(
         "pricebook_equipment",
@@ -172,7 +245,11 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
             "isConfigurableEquipment": False,
             "recommendations": [],
             "serviceProviderWarranty": {"duration": 0, "description": None},
+            "upgrades": [],
+            **_SKU_GOODS,
         },
+        numbers=_SKU_NUMBERS,
+        adapt=_sku,
     ),
     V2Endpoint(
         "estimates",
@@ -180,6 +257,7 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         "estimates",
         "estimates",
         defaults={"isChangeOrder": False, "isRecommended": False},
+        adapt=_estimate,
     ),
 )
 
@@ -196,6 +274,11 @@ def shape(endpoint: V2Endpoint, record: Record, export: bool) -> Record:
     out = {k: v for k, v in record.items() if k not in drop}
     for key, value in endpoint.defaults.items():
         out.setdefault(key, value)
+    for key in endpoint.numbers:
+        if key in out:
+            out[key] = _number(out[key])
+    if endpoint.adapt is not None:
+        endpoint.adapt(out)
     if endpoint.entity == "contacts":
         # Phone-type contacts carry their number in phoneSettings; nobody opted out here.
         out["phoneSettings"] = {"phoneNumber": record["value"], "doNotText": False}
