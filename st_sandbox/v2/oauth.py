@@ -108,7 +108,11 @@ class OAuthService:
         self, authorization: str | None, app_key: str | None, tenant_id: int, scope: str
     ) -> AccessToken:
         """The caller's token if it may call ``scope`` on ``tenant_id``; a 401/403 otherwise."""
-        scheme, _, raw = (authorization or "").partition(" ")
+        # The official server also takes the bare token (clients such as servicepytan
+        # send it without the scheme), so both forms are accepted.
+        scheme, _, raw = (authorization or "").strip().partition(" ")
+        if not raw:
+            scheme, raw = "bearer", scheme
         if scheme.lower() != "bearer" or not raw.strip():
             raise ApiError(401, "token_missing", "send Authorization: Bearer <access_token>")
         with self.lock:
