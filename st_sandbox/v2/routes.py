@@ -28,11 +28,12 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
+from st_resources.v2_paths import ASSIGNMENTS
 from st_sandbox.errors import ApiError
 from st_sandbox.generate import to_us
 from st_sandbox.v2.invoices import InvoiceItemUpdate, patch_invoice_items
 from st_sandbox.v2.oauth import DEMO_APPS, AccessToken, OAuthService
-from st_sandbox.v2.shapes import ASSIGNMENT_MODULE, V2_BY_ENTITY, V2_ENDPOINTS, V2Endpoint, shape
+from st_sandbox.v2.shapes import V2_BY_ENTITY, V2_ENDPOINTS, V2Endpoint, shape, where
 from st_sandbox.writes import DispatchBody
 
 if TYPE_CHECKING:
@@ -307,8 +308,9 @@ def mount_v2(app: FastAPI, tenant: "Tenant") -> V2State:
     Opt = Annotated[str | None, Query(max_length=2000)]
 
     def register(endpoint: V2Endpoint) -> None:
-        base = f"/{endpoint.module}/v2/tenant/{{tenant}}"
-        Caller = Annotated[AccessToken, Depends(caller(endpoint.module))]
+        paths = where(endpoint)
+        base = f"/{paths.module}/v2/tenant/{{tenant}}"
+        Caller = Annotated[AccessToken, Depends(caller(paths.module))]
         entity = endpoint.entity
 
         async def list_records(
@@ -353,18 +355,18 @@ def mount_v2(app: FastAPI, tenant: "Tenant") -> V2State:
 
         list_records.__name__ = f"v2_list_{entity}"
         export_records.__name__ = f"v2_export_{entity}"
-        router.get(f"{base}/{endpoint.path}", tags=["v2"])(list_records)
-        if endpoint.export:
-            router.get(f"{base}/export/{endpoint.export}", tags=["v2"])(export_records)
+        router.get(f"{base}/{paths.path}", tags=["v2"])(list_records)
+        if paths.export:
+            router.get(f"{base}/export/{paths.export}", tags=["v2"])(export_records)
 
     for endpoint in V2_ENDPOINTS:
         register(endpoint)
 
     # --- dispatch: appointment assignments --------------------------------------------------
 
-    dispatch_base = f"/{ASSIGNMENT_MODULE}/v2/tenant/{{tenant}}"
-    DispatchRead = Annotated[AccessToken, Depends(caller(ASSIGNMENT_MODULE))]
-    DispatchWrite = Annotated[AccessToken, Depends(caller(ASSIGNMENT_MODULE, write=True))]
+    dispatch_base = f"/{ASSIGNMENTS.module}/v2/tenant/{{tenant}}"
+    DispatchRead = Annotated[AccessToken, Depends(caller(ASSIGNMENTS.module))]
+    DispatchWrite = Annotated[AccessToken, Depends(caller(ASSIGNMENTS.module, write=True))]
 
     def assignments_of(appointments: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for appt in appointments:

@@ -15,17 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from st_resources.v2_paths import V2_PATHS, V2Path
+
 Record = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class V2Endpoint:
-    """One entity on the v2 surface: ``/{module}/v2/tenant/{tenant}/{path}`` and its export."""
+    """How one entity's records become official response items (its paths: ``V2_PATHS``)."""
 
     entity: str
-    module: str
-    path: str
-    export: str | None
     drop_list: frozenset[str] = frozenset()
     drop_export: frozenset[str] = frozenset()
     defaults: dict[str, Any] = field(default_factory=dict)
@@ -95,6 +94,15 @@ def _sku(record: Record) -> None:
             category.setdefault("active", True)
 
 
+def _tax_zone(record: Record) -> None:
+    for rate in record.get("rates") or []:
+        rate.setdefault("taxBaseType", ["Subtotal"])
+
+
+def _category(record: Record) -> None:
+    record.setdefault("position", record["id"])
+
+
 def _payment(record: Record) -> None:
     if record.get("typeId") is not None:
         record["typeId"] = str(record["typeId"])  # a string in the official schema
@@ -103,35 +111,23 @@ def _payment(record: Record) -> None:
 V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
     V2Endpoint(
         "customers",
-        "crm",
-        "customers",
-        "customers",
         defaults={**_CRM, "nationalAccount": False},
         numbers=frozenset({"balance"}),
     ),
-    V2Endpoint("locations", "crm", "locations", "locations", defaults=_CRM),
+    V2Endpoint("locations", defaults=_CRM),
     # The sandbox's contacts are the customers' contact methods (phone, e-mail).
     V2Endpoint(
         "contacts",
-        "crm",
-        "customers/contacts",
-        "customers/contacts",
         drop_list=frozenset({"active", "locationId"}),
         drop_export=frozenset({"locationId"}),
     ),
     V2Endpoint(
         "business_units",
-        "settings",
-        "business-units",
-        "business-units",
         drop_list=frozenset({"branch"}),
         drop_export=frozenset({"branch"}),
         adapt=_business_unit,
     ),
     V2Endpoint(
-        "technicians",
-        "settings",
-        "technicians",
         "technicians",
         defaults={
             "burdenRate": 0,
@@ -144,9 +140,6 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         numbers=frozenset({"hourlyRate"}),
     ),
     V2Endpoint(
-        "jobs",
-        "jpm",
-        "jobs",
         "jobs",
         drop_list=frozenset({"active"}),
         defaults={
@@ -163,49 +156,64 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
     # Assignments are served by dispatch's appointment-assignments, as in the official API.
     V2Endpoint(
         "appointments",
-        "jpm",
-        "appointments",
-        "appointments",
         drop_list=frozenset({"arrivedOn", "assignments"}),
         drop_export=frozenset({"arrivedOn", "assignments"}),
     ),
     V2Endpoint(
         "invoices",
-        "accounting",
-        "invoices",
-        "invoices",
         defaults={"invoiceConfiguration": "JobInvoice"},
         adapt=_invoice,
     ),
-    V2Endpoint("payments", "accounting", "payments", "payments", adapt=_payment),
+    V2Endpoint("payments", adapt=_payment),
     V2Endpoint(
-        "memberships",
-        "memberships",
-        "memberships",
+        "job_types",
+        defaults={
+            "class": "",
+            "customFieldTypeIds": [],
+            "defaultEstimateSoldAction": "",
+            "externalData": [],
+            "invoiceSignaturesRequired": False,
+            "isSmartDispatched": False,
+            "noCharge": False,
+            "summary": "",
+            "tagTypeIds": [],
+        },
+    ),
+    V2Endpoint(
+        "tax_zones",
+        defaults={"isMultipleTaxZone": False, "isTaxRateSeparated": False},
+        adapt=_tax_zone,
+    ),
+    # Price and billing frequency live on the membership type's billing options officially.
+    V2Endpoint(
+        "membership_types",
+        drop_list=frozenset({"billingFrequency", "price"}),
+        drop_export=frozenset({"billingFrequency", "price"}),
+        defaults={
+            "autoCalculateInvoiceTemplates": False,
+            "locationTarget": "AllLocations",
+            "revenueRecognitionMode": "PointOfSale",
+            "showMembershipSavings": False,
+            "useMembershipPricingTable": False,
+        },
+    ),
+    V2Endpoint("pricebook_categories", defaults={"hideInMobile": False}, adapt=_category),
+    V2Endpoint(
         "memberships",
         defaults={"customFields": []},
         numbers=frozenset({"initialDeferredRevenue"}),
     ),
     V2Endpoint(
         "recurring_service_events",
-        "memberships",
-        "recurring-service-events",
-        "recurring-service-events",
         drop_list=frozenset({"active", "locationId"}),
         drop_export=frozenset({"locationId"}),
     ),
     V2Endpoint(
         "installed_equipment",
-        "equipment-systems",
-        "installed-equipment",
-        "installed-equipment",
         numbers=frozenset({"cost"}),
     ),
     V2Endpoint(
         "pricebook_services",
-        "pricebook",
-        "services",
-        "services",
         defaults={
             **_SKU,
             "recommendations": [],
@@ -219,9 +227,6 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
     ),
     V2Endpoint(
         "pricebook_materials",
-        "pricebook",
-        "materials",
-        "materials",
         defaults={
             **_SKU,
             "chargeableByDefault": True,
@@ -236,9 +241,6 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
     ),
     V2Endpoint(
         "pricebook_equipment",
-        "pricebook",
-        "equipment",
-        "equipment",
         defaults={
             **_SKU,
             "equipmentMaterials": [],
@@ -253,9 +255,6 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
     ),
     V2Endpoint(
         "estimates",
-        "salestech",
-        "estimates",
-        "estimates",
         defaults={"isChangeOrder": False, "isRecommended": False},
         adapt=_estimate,
     ),
@@ -263,9 +262,10 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
 
 V2_BY_ENTITY = {e.entity: e for e in V2_ENDPOINTS}
 
-# Dispatch's appointment-assignments are not a table of their own: they are the
-# ``assignments`` nested in each appointment, served flat.
-ASSIGNMENT_MODULE = "dispatch"
+
+def where(endpoint: V2Endpoint) -> V2Path:
+    """The official module and paths of an endpoint's entity."""
+    return V2_PATHS[endpoint.entity]
 
 
 def shape(endpoint: V2Endpoint, record: Record, export: bool) -> Record:
