@@ -32,6 +32,8 @@ def build_resources() -> dict[str, Any]:
         optional["rate_limit"] = float(os.environ["ST_RATE_LIMIT"])
     if os.environ.get("ST_SANDBOX_OUTBOX") == "1":
         optional["use_sandbox_outbox"] = True
+    if os.environ.get("ST_AUTH") == "client_credentials":
+        return {"servicetitan": _v2_resource(optional), **_warehouse()}
     return {
         "servicetitan": ServiceTitanResource(
             base_url=dg.EnvVar("ST_BASE_URL"),
@@ -41,3 +43,27 @@ def build_resources() -> dict[str, Any]:
         ),
         "warehouse": WarehouseResource(warehouse_dir=dg.EnvVar("ST_WAREHOUSE_DIR")),
     }
+
+
+V2_OPTIONAL = {"ST_ENVIRONMENT": "environment", "ST_AUTH_URL": "auth_url", "ST_API_URL": "api_url"}
+
+
+def _v2_resource(optional: dict[str, Any]) -> ServiceTitanResource:
+    """The resource over the official v2 API (``ST_AUTH=client_credentials``)."""
+    v2_optional: dict[str, Any] = {
+        f: dg.EnvVar(var) for var, f in V2_OPTIONAL.items() if var in os.environ
+    }
+    transport = {k: v for k, v in optional.items() if k in ("rate_limit",)}
+    return ServiceTitanResource(
+        auth="client_credentials",
+        client_id=dg.EnvVar("ST_CLIENT_ID"),
+        client_secret=dg.EnvVar("ST_CLIENT_SECRET"),
+        app_key=dg.EnvVar("ST_APP_KEY"),
+        tenant_id=dg.EnvVar("ST_TENANT_ID"),
+        **v2_optional,
+        **transport,
+    )
+
+
+def _warehouse() -> dict[str, Any]:
+    return {"warehouse": WarehouseResource(warehouse_dir=dg.EnvVar("ST_WAREHOUSE_DIR"))}
