@@ -8,7 +8,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -214,3 +214,34 @@ def test_the_resource_selects_the_backend_and_says_what_is_missing(sandbox: Sand
         ).get_client()
     with pytest.raises(ValueError, match="ST_AUTH=client_credentials"):
         ServiceTitanResource().get_client()
+
+
+def test_an_incremental_export_resumes_from_its_saved_token(
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Any
+) -> None:
+    server = sandbox_factory(customers=80)
+    settings = _settings(server.base_url).model_copy(update={"state_dir": tmp_path})
+    cut = datetime.now(UTC)
+    with ServiceTitanV2Client(settings) as client:
+        before = [
+            r["id"]
+            for p in client.iter_window_pages("/jobs", cut - timedelta(days=4000), cut)
+            for r in p.records
+        ]
+    assert sorted(before) == sorted(j["id"] for j in server.tenant.store.iter_records("jobs"))
+    state = json.loads((tmp_path / f"v2-export-{SANDBOX_TENANT_ID}.json").read_text())
+    assert state["jobs"]["through"].startswith(cut.strftime("%Y-%m-%dT%H:%M:%S"))
+    changed = before[3]
+    server.tenant.store.update("jobs", changed, {"summary": "changed after the first sync"})
+    # A new process (a restarted sync) picks the token up and reads only what followed.
+    with ServiceTitanV2Client(settings) as client:
+        sent: list[httpx.Request] = []
+        client.http.event_hooks["request"].append(sent.append)
+        after = [
+            r
+            for p in client.iter_window_pages("/jobs", cut, cut + timedelta(days=1))
+            for r in p.records
+        ]
+    exports = [r for r in sent if "/export/jobs" in r.url.path]
+    assert exports[0].url.params["from"] == state["jobs"]["continueFrom"]
+    assert [(r["id"], r["summary"]) for r in after] == [(changed, "changed after the first sync")]
