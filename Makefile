@@ -20,7 +20,7 @@ install: $(STAMP)
 ## make demo: start the embedded sandbox tenant, run the main job, print what landed
 demo: $(STAMP)
 	@mkdir -p $(DAGSTER_HOME) $(ST_WAREHOUSE_DIR)
-	$(BIN)/st-demo
+	$(BIN)/st-demo $(if $(BACKEND),--backend $(BACKEND))
 
 ## make test: lint, types, then every test (sandbox over loopback, real DuckDB, Dagster, PostgreSQL)
 test: $(STAMP)

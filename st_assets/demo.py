@@ -24,6 +24,7 @@ from st_resources.settings import ClientSettings
 from st_sandbox.auth import DEMO_TOTP_SECRET
 from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxProcess
+from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 DEMO_ENV = {
@@ -34,8 +35,20 @@ DEMO_ENV = {
 }
 
 
-def sandbox_env(base_url: str) -> dict[str, str]:
-    """The environment that points the project at a sandbox (demo credentials)."""
+def sandbox_env(base_url: str, backend: str = "session") -> dict[str, str]:
+    """The environment that points the project at a sandbox (demo credentials); backend
+    ``v2`` reaches it through the official v2 API with the sandbox's demo app."""
+    if backend == "v2":
+        app = DEMO_APPS[0]
+        return {
+            "ST_AUTH": "client_credentials",
+            "ST_CLIENT_ID": app.client_id,
+            "ST_CLIENT_SECRET": app.client_secret,
+            "ST_APP_KEY": app.app_key,
+            "ST_TENANT_ID": str(SANDBOX_TENANT_ID),
+            "ST_AUTH_URL": base_url,
+            "ST_API_URL": base_url,
+        }
     return {"ST_BASE_URL": base_url, **DEMO_ENV}
 
 
@@ -78,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         "--days", type=int, default=30, help="daily partitions to land (the last N days)"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--backend", choices=("session", "v2"), default="session", help="API the project uses"
+    )
     args = parser.parse_args(argv)
 
     warehouse_dir = Path(os.environ.setdefault("ST_WAREHOUSE_DIR", str(Path("data").resolve())))
@@ -88,8 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     with SandboxProcess(
         SandboxConfig(seed=args.seed, customers=args.customers), log_file=home / "sandbox.log"
     ) as sandbox:
-        os.environ.update(sandbox_env(sandbox.base_url))
-        print_sample_pages(sandbox.base_url)
+        os.environ.update(sandbox_env(sandbox.base_url, args.backend))
+        if args.backend == "session":
+            print_sample_pages(sandbox.base_url)
+        else:
+            print(f"Backend: the official v2 API (client credentials) at {sandbox.base_url}")
         first_day = (datetime.now(UTC) - timedelta(days=args.days - 1)).date().isoformat()
         defs = dg.Definitions.merge(
             ingest_defs(start_date=first_day), dg.Definitions(resources=build_resources())

@@ -146,6 +146,7 @@ class ServiceTitanClient:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        form: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         authenticated: bool = True,
         retry_writes: bool = False,
@@ -167,7 +168,7 @@ class ServiceTitanClient:
             started = time.perf_counter()
             try:
                 response = self.http.request(
-                    method, path, params=params, json=json_body, headers=request_headers
+                    method, path, params=params, json=json_body, data=form, headers=request_headers
                 )
                 content = response.content
             except httpx.TransportError as exc:
@@ -418,6 +419,15 @@ def _error_body(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(body, dict) and error is None and "title" in body and "status" in body:
+        # The official v2 error shape (ApiErrorResponse): {type, title, status, traceId, data}.
+        data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else {}
+        error = {
+            "code": data.get("code") or f"http_{body['status']}",
+            "message": body["title"],
+            "details": {**data, "errors": body.get("errors") or {}},
+            "requestId": body.get("traceId"),
+        }
     return error if isinstance(error, dict) else {}
 
 

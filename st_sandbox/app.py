@@ -31,6 +31,7 @@ from st_sandbox.errors import ApiError
 from st_sandbox.generate import TenantData, generate, to_us
 from st_sandbox.limits import FAULT_CODES, FaultInjector, FaultSettings, RateLimiter, TargetedFault
 from st_sandbox.store import CursorError, PageQuery, TenantStore
+from st_sandbox.v2.routes import mount_v2
 from st_sandbox.writes import (
     CreateJobBody,
     DispatchBody,
@@ -300,6 +301,7 @@ def create_app(tenant: Tenant) -> FastAPI:
         return _json(error.body(request_id(request)), 500)
 
     app.add_middleware(SandboxMiddleware, tenant=tenant)
+    mount_v2(app, tenant)  # the official v2 surface over the same state (st_sandbox/v2/)
 
     # --- auth -----------------------------------------------------------------------------
 

@@ -4,17 +4,55 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr  # noqa: F401  (kept for symmetry with the client tests)
 
 from st_resources.resource import ServiceTitanResource
+from st_resources.v2_paths import V2_PATHS, tenant_path
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.auth import DEMO_TOTP_SECRET
+from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
+
+
+@pytest.fixture(params=["session", "v2"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each asset test that takes this runs against the session API and the official v2 API."""
+    return str(request.param)
+
+
+def read_route(entity: str, backend: str) -> str:
+    """The path the sandbox sees when ``backend`` reads ``entity`` (for targeted faults)."""
+    if backend == "session":
+        return f"/{entity}"
+    where = V2_PATHS[entity]
+    return tenant_path(SANDBOX_TENANT_ID, where.module, f"export/{where.export}")
 
 
 def resources_for(
-    base_url: str, warehouse_dir: Path, token_dir: Path | None = None, page_size: int = 500
+    base_url: str,
+    warehouse_dir: Path,
+    token_dir: Path | None = None,
+    page_size: int = 500,
+    backend: str = "session",
 ) -> dict[str, object]:
     """The resources of the code location, pointed at a sandbox and a temp warehouse."""
+    if backend == "v2":
+        app = DEMO_APPS[0]
+        return {
+            "servicetitan": ServiceTitanResource(
+                auth="client_credentials",
+                client_id=app.client_id,
+                client_secret=app.client_secret,
+                app_key=app.app_key,
+                tenant_id=str(SANDBOX_TENANT_ID),
+                auth_url=base_url,
+                api_url=base_url,
+                rate_limit=1000,
+                page_size=page_size,
+                token_cache_dir=str(token_dir) if token_dir else None,
+            ),
+            "warehouse": WarehouseResource(warehouse_dir=str(warehouse_dir)),
+        }
     return {
         "servicetitan": ServiceTitanResource(
             base_url=base_url,

@@ -22,15 +22,16 @@ from st_resources.arrow import records_to_table
 from st_resources.entities import ENTITIES
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.server import SandboxServer
-from tests.assets.conftest import resources_for
+from tests.assets.conftest import read_route, resources_for
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
-def _defs(base_url: str, warehouse: Path, start: str) -> dg.Definitions:
+def _defs(base_url: str, warehouse: Path, start: str, backend: str = "session") -> dg.Definitions:
     return dg.Definitions.merge(
-        ingest_defs(start), dg.Definitions(resources=resources_for(base_url, warehouse))
+        ingest_defs(start),
+        dg.Definitions(resources=resources_for(base_url, warehouse, backend=backend)),
     )
 
 
@@ -59,10 +60,10 @@ def _first_day(days: int) -> str:
 
 
 def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
-    sandbox: SandboxServer, warehouse_dir: Path
+    sandbox: SandboxServer, warehouse_dir: Path, backend: str
 ) -> None:
     first = _first_day(10)
-    defs = _defs(sandbox.base_url, warehouse_dir, first)
+    defs = _defs(sandbox.base_url, warehouse_dir, first, backend)
     with dg.instance_for_test() as instance:
         _run(defs, "servicetitan_changing", instance, first, today_key())
         path = warehouse_dir / "landing" / "jobs" / f"modified_date={today_key()}" / "data.parquet"
@@ -102,13 +103,13 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
 
 
 def test_a_record_modified_between_runs_appears_once_with_its_newest_version(
-    sandbox_factory: Callable[..., SandboxServer], warehouse_dir: Path
+    sandbox_factory: Callable[..., SandboxServer], warehouse_dir: Path, backend: str
 ) -> None:
     server = sandbox_factory(customers=300)
     first = _first_day(30)
-    defs = _defs(server.base_url, warehouse_dir, first)
+    defs = _defs(server.base_url, warehouse_dir, first, backend)
     customers = [defs.get_assets_def(dg.AssetKey(["servicetitan", "customers"]))]
-    resources = resources_for(server.base_url, warehouse_dir)
+    resources = resources_for(server.base_url, warehouse_dir, backend=backend)
     with dg.instance_for_test() as instance:
         tags = {RANGE_START: first, RANGE_END: today_key()}
         assert dg.materialize(customers, instance=instance, resources=resources, tags=tags).success
@@ -134,11 +135,13 @@ def test_a_record_modified_between_runs_appears_once_with_its_newest_version(
 
 
 def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
-    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path
+    sandbox_factory: Callable[..., SandboxServer], tmp_path: Path, backend: str
 ) -> None:
     # Tokens expire every 2 s; the faulty run adds 5xx answers, dropped connections and
     # 429s (injected, so the test does not spend its time waiting on a real limit).
     server = sandbox_factory(customers=250, token_ttl=2)
+    # Many small pages on both backends (the v2 export's page size is the server's).
+    httpx.post(f"{server.base_url}/_sandbox/v2/export-page-size", json={"exportPageSize": 50})
     first = _first_day(90)
     tables = {}
     for name, faults in (
@@ -150,9 +153,9 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
                 "dropRate": 0.05,
                 "seed": 9,
                 "targeted": [
-                    {"route": "/invoices", "nth": 2, "status": 429, "times": 3},
-                    {"route": "/jobs", "nth": 1, "status": "drop"},
-                    {"route": "/payments", "nth": 1, "status": 503},
+                    {"route": read_route("invoices", backend), "nth": 2, "status": 429, "times": 3},
+                    {"route": read_route("jobs", backend), "nth": 1, "status": "drop"},
+                    {"route": read_route("payments", backend), "nth": 1, "status": 503},
                 ],
             },
         ),
@@ -160,7 +163,7 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
         if faults:
             httpx.post(f"{server.base_url}/_sandbox/faults", json=faults)
         warehouse = tmp_path / name
-        defs = _defs(server.base_url, warehouse, first)
+        defs = _defs(server.base_url, warehouse, first, backend)
         selected = [
             defs.get_assets_def(dg.AssetKey(["servicetitan", e]))
             for e in ("jobs", "invoices", "payments", "appointments")
@@ -169,7 +172,7 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
             result = dg.materialize(
                 selected,
                 instance=instance,
-                resources=resources_for(server.base_url, warehouse, page_size=50),
+                resources=resources_for(server.base_url, warehouse, page_size=50, backend=backend),
                 tags={RANGE_START: first, RANGE_END: today_key()},
             )
             assert result.success
@@ -183,8 +186,12 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
     stats = httpx.get(f"{server.base_url}/_sandbox/stats").json()
     httpx.delete(f"{server.base_url}/_sandbox/faults")
     assert stats["faults"]["injected"]["error"] + stats["faults"]["injected"]["drop"] > 0
-    assert stats["requests"].get("GET invoices 429", 0) == 3
-    assert stats["auth"]["refreshes"] > 0
+    if backend == "session":
+        assert stats["requests"].get("GET invoices 429", 0) == 3
+        assert stats["auth"]["refreshes"] > 0
+    else:
+        assert stats["requests"].get("GET accounting 429", 0) == 3
+        assert stats["requests"].get("v2 token", 0) > 2  # tokens expired and were renewed
     assert tables["clean"] == tables["faulty"]
     cutoff = first + "T00:00:00"
     for entity, rows in tables["clean"].items():
