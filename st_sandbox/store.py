@@ -56,9 +56,20 @@ class Table:
 
     @classmethod
     def build(cls, rows: list[Record]) -> Table:
-        mod_us = {r["id"]: to_us_from_ts(r["modifiedOn"]) for r in rows}
-        order = sorted((us, rid) for rid, us in mod_us.items())
-        records = {r["id"]: r for r in rows}
+        ids = [r["id"] for r in rows]
+        # Generated records share their timestamp strings (see generate.Clock), so most
+        # stamps are parsed once and then found by identity-cached hash.
+        parsed: dict[str, int] = {}
+        mods = []
+        for r in rows:
+            stamp = r["modifiedOn"]
+            us = parsed.get(stamp)
+            if us is None:
+                us = parsed[stamp] = to_us_from_ts(stamp)
+            mods.append(us)
+        records = dict(zip(ids, rows, strict=True))
+        order = sorted(zip(mods, ids, strict=True))
+        mod_us = dict(zip(ids, mods, strict=True))
         return cls(records, order, mod_us, {}, max(records, default=0) + 1)
 
     def json(self, record_id: int) -> bytes:
