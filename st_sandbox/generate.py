@@ -22,7 +22,14 @@ from decimal import Decimal
 from typing import Any
 
 from st_sandbox import names
-from st_sandbox.money import DiscountInput, LineInput, compute_invoice_totals, to_cents
+from st_sandbox.money import (
+    cents,
+    cents_str,
+    div_round_half_up,
+    invoice_totals_cents,
+    percent_of_cents,
+    to_cents,
+)
 
 Record = dict[str, Any]
 
@@ -35,6 +42,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Appointment slots in UTC hours (start, length): two-hour visits, four a day per technician.
 SLOTS: tuple[tuple[int, int], ...] = ((14, 2), (16, 2), (18, 2), (20, 2))
 ADMIN_USER_ID = 1
+# The free slots of each busy-bitmask, so finding one is a lookup.
+_FREE_SLOTS = [tuple(s for s in range(len(SLOTS)) if not mask >> s & 1) for mask in range(1 << len(SLOTS))]
 
 
 # "HH:MM:SS" for every second of a day: formatting a timestamp is then two lookups, and
@@ -246,7 +255,9 @@ class _Generator:
                 }
             )
         self.tables["membership_types"] = mtypes
-        self.mtype_discount = {m["id"]: Decimal(str(m["discount"])) for m in mtypes}
+        self.mtype_discount = {
+            m["id"]: Decimal(str(m["discount"])).as_integer_ratio() for m in mtypes
+        }
 
         self.pricebook(created)
 
@@ -256,7 +267,8 @@ class _Generator:
         services: list[Record] = []
         materials: list[Record] = []
         equipment: list[Record] = []
-        self.skus: dict[str, list[tuple[int, str, Decimal, bool]]] = {}
+        # (id, name, price in cents, taxable): the hot loop prices in integer cents.
+        self.skus: dict[str, list[tuple[int, str, int, bool]]] = {}
         cat_id = sku_id = 0
         for trade in names.TRADES:
             trade_bus = [b for b in self.bu_ids if self.bu_trade[b] == trade]
@@ -297,7 +309,7 @@ class _Generator:
                                 "modifiedOn": created,
                             }
                         )
-                        self.skus.setdefault(trade, []).append((sku_id, svc_name, p, False))
+                        self.skus.setdefault(trade, []).append((sku_id, svc_name, cents(p), False))
                 else:
                     for mat_name, price, unit in names.MATERIALS[trade]:
                         sku_id += 1
@@ -319,8 +331,8 @@ class _Generator:
                                 "modifiedOn": created,
                             }
                         )
-                        self.skus.setdefault(trade, []).append((sku_id, mat_name, p, True))
-        self.equipment_skus: list[tuple[int, str, str, str, Decimal]] = []
+                        self.skus.setdefault(trade, []).append((sku_id, mat_name, cents(p), True))
+        self.equipment_skus: list[tuple[int, str, str, str, int]] = []
         for eq_name, manufacturer, model, price, warranty in names.EQUIPMENT:
             sku_id += 1
             p = Decimal(price)
@@ -343,7 +355,7 @@ class _Generator:
                     "modifiedOn": created,
                 }
             )
-            self.equipment_skus.append((sku_id, eq_name, manufacturer, model, p))
+            self.equipment_skus.append((sku_id, eq_name, manufacturer, model, cents(p)))
         self.tables["pricebook_categories"] = cats
         self.tables["pricebook_services"] = services
         self.tables["pricebook_materials"] = materials
@@ -558,22 +570,28 @@ class _Generator:
     def find_slot(self, bu: int, day: int, want: int) -> tuple[int, list[int]] | None:
         """A free slot on ``day`` and ``want`` technicians of ``bu`` free in it."""
         techs = self.techs_by_bu[bu]
-        rng = self.rng
+        choice = self.rng.choice
+        busy = self.busy
         for _ in range(4):
-            first = rng.choice(techs)
-            mask = self.busy.get((first, day), 0)
-            free = [s for s in range(len(SLOTS)) if not mask >> s & 1]
+            first = choice(techs)
+            key = (first, day)
+            mask = busy.get(key, 0)
+            free = _FREE_SLOTS[mask]
             if not free:
                 continue
-            slot = rng.choice(free)
+            slot = choice(free)
+            bit = 1 << slot
+            busy[key] = mask | bit
             chosen = [first]
             if want > 1:
                 for other in techs:
-                    if other != first and not self.busy.get((other, day), 0) >> slot & 1:
-                        chosen.append(other)
-                        break
-            for tech in chosen:
-                self.busy[(tech, day)] = self.busy.get((tech, day), 0) | (1 << slot)
+                    if other != first:
+                        other_key = (other, day)
+                        other_mask = busy.get(other_key, 0)
+                        if not other_mask & bit:
+                            busy[other_key] = other_mask | bit
+                            chosen.append(other)
+                            break
             return slot, chosen
         return None
 
@@ -585,7 +603,8 @@ class _Generator:
         estimates: list[Record] = []
         invoices: list[Record] = []
         payments: list[Record] = []
-        self.cust_balance: dict[int, Decimal] = {}
+        self.cust_balance: dict[int, int] = {}  # cents
+        tax_ratio = {zone: rate.as_integer_ratio() for zone, rate in self.tax_rates.items()}
         job_id = appt_id = asg_id = est_id = est_item_id = inv_id = item_id = pay_id = 0
         anchor = self.anchor_us
         anchor_day = anchor // US_PER_DAY
@@ -736,7 +755,7 @@ class _Generator:
 
                 # Estimates: about a third of jobs; sold ones drive the invoice's items.
                 estimate_ids: list[int] = []
-                sold_items: list[tuple[int, str, Decimal, Decimal, bool, str]] = []
+                sold_items: list[tuple[int, str, int, int, bool, str]] = []  # cents
                 trade_skus = self.skus[trade]
                 if rng.random() < 0.33:
                     est_id += 1
@@ -748,12 +767,14 @@ class _Generator:
                     )
                     e_created = min(created_job + US_PER_HOUR, anchor)
                     items: list[Record] = []
-                    subtotal = Decimal(0)
+                    subtotal = taxable_total = 0
                     for _ in range(rng.randrange(1, 4)):
                         sku_id, sku_name, price, taxable = rng.choice(trade_skus)
-                        qty = Decimal(rng.randrange(1, 4)) if taxable else Decimal(1)
-                        line = to_cents(qty * price)
+                        qty = rng.randrange(1, 4) if taxable else 1
+                        line = qty * price
                         subtotal += line
+                        if taxable:
+                            taxable_total += line
                         est_item_id += 1
                         items.append(
                             {
@@ -766,8 +787,8 @@ class _Generator:
                                 },
                                 "description": sku_name,
                                 "qty": float(qty),
-                                "unitRate": _money(price),
-                                "total": _money(line),
+                                "unitRate": cents_str(price),
+                                "total": cents_str(line),
                                 "taxable": taxable,
                                 "membershipTypeId": None,
                                 "chargeable": True,
@@ -786,15 +807,7 @@ class _Generator:
                                     "Material" if taxable else "Service",
                                 )
                             )
-                    rate = self.tax_rates[self.location_zone[loc]]
-                    tax = to_cents(
-                        sum(
-                            (to_cents(Decimal(i["total"])) for i in items if i["taxable"]),
-                            Decimal(0),
-                        )
-                        * rate
-                        / 100
-                    )
+                    tax = percent_of_cents(taxable_total, tax_ratio[self.location_zone[loc]])
                     sold_on = min(e_created + US_PER_DAY, anchor) if e_status[1] == "Sold" else None
                     e_modified = sold_on or e_created
                     estimates.append(
@@ -813,8 +826,8 @@ class _Generator:
                             if sold_on and job_appts[0]["assignments"]
                             else None,
                             "items": items,
-                            "subtotal": _money(subtotal),
-                            "tax": _money(tax),
+                            "subtotal": cents_str(subtotal),
+                            "tax": cents_str(tax),
                             "businessUnitId": bu,
                             "businessUnitName": self.tables["business_units"][bu - 1]["name"],
                             "active": True,
@@ -859,33 +872,41 @@ class _Generator:
                 if not sold_items:
                     for _ in range(rng.randrange(1, 4)):
                         sku_id, sku_name, price, taxable = rng.choice(trade_skus)
-                        qty = Decimal(rng.randrange(1, 3)) if taxable else Decimal(1)
+                        qty = rng.randrange(1, 3) if taxable else 1
                         kind = "Material" if taxable else "Service"
                         sold_items.append((sku_id, sku_name, qty, price, taxable, kind))
-                discounts = []
+                percents: list[tuple[int, int]] = []
+                amount_off = 0
                 membership = self.cust_membership.get(cid)
                 if membership is not None:
-                    discounts.append(DiscountInput(percent=self.mtype_discount[membership[1]]))
+                    percents.append(self.mtype_discount[membership[1]])
                 elif rng.random() < 0.05:
-                    discounts.append(DiscountInput(amount=Decimal(25)))
-                lines = [LineInput(q, p, tx) for _, _, q, p, tx, _ in sold_items]
+                    amount_off = 2500
+                line_totals = [q * p for _, _, q, p, _, _ in sold_items]
                 zone = self.location_zone[loc]
                 exempt = self.tables["customers"][cid - 1]["taxExempt"]
-                totals = compute_invoice_totals(lines, discounts, self.tax_rates[zone], exempt)
+                sub_total, discount_total, sales_tax, total = invoice_totals_cents(
+                    line_totals,
+                    [tx for _, _, _, _, tx, _ in sold_items],
+                    percents,
+                    amount_off,
+                    tax_ratio[zone],
+                    exempt,
+                )
                 inv_created = min(completed_on + rng.randrange(5, 240) * US_PER_MINUTE, anchor)
                 inv_stamp = self.ts(inv_created)
                 inv_items = []
                 for order, ((sku_id, sku_name, qty, price, taxable, kind), line_total) in enumerate(
-                    zip(sold_items, totals.line_totals, strict=True)
+                    zip(sold_items, line_totals, strict=True)
                 ):
                     item_id += 1
                     inv_items.append(
                         {
                             "id": item_id,
                             "description": sku_name,
-                            "quantity": format(qty, "f"),
-                            "price": _money(price),
-                            "total": _money(line_total),
+                            "quantity": str(qty),
+                            "price": cents_str(price),
+                            "total": cents_str(line_total),
                             "type": kind,
                             "skuId": sku_id,
                             "skuName": sku_name,
@@ -897,12 +918,12 @@ class _Generator:
                         }
                     )
                 # Payments: most invoices are paid in full, some partly, some not yet.
-                balance = totals.total
+                balance = total
                 paid_on = None
                 inv_modified = inv_created
                 roll = rng.random()
-                if roll < 0.8 and totals.total > 0:
-                    amount = totals.total if roll < 0.7 else to_cents(totals.total * Decimal("0.5"))
+                if roll < 0.8 and total > 0:
+                    amount = total if roll < 0.7 else div_round_half_up(total, 2)
                     pay_us = min(inv_created + int(rng.expovariate(1 / 9) * US_PER_DAY), anchor)
                     pay_id += 1
                     method = rng.choice(names.PAYMENT_METHODS)
@@ -921,7 +942,7 @@ class _Generator:
                             else None,
                             "memo": None,
                             "date": pay_stamp,
-                            "total": _money(amount),
+                            "total": cents_str(amount),
                             "unappliedAmount": "0.00",
                             "customer": {"id": cid, "name": self.cust_name[cid]},
                             "businessUnit": {
@@ -930,7 +951,7 @@ class _Generator:
                             },
                             "appliedTo": [
                                 {
-                                    "appliedAmount": _money(amount),
+                                    "appliedAmount": cents_str(amount),
                                     "appliedId": pay_id,
                                     "appliedTo": inv_id,
                                     "appliedOn": pay_stamp,
@@ -942,7 +963,7 @@ class _Generator:
                             "modifiedOn": pay_stamp,
                         }
                     )
-                    balance = totals.balance(amount)
+                    balance = total - amount
                     inv_modified = pay_us
                     if balance == 0:
                         paid_on = pay_us
@@ -954,11 +975,11 @@ class _Generator:
                         "referenceNumber": f"INV-{inv_id:07d}",
                         "invoiceDate": self.ts(completed_on),
                         "dueDate": self.ts(completed_on + 30 * US_PER_DAY),
-                        "subTotal": _money(totals.sub_total),
-                        "discountTotal": _money(totals.discount_total),
-                        "salesTax": _money(totals.sales_tax),
-                        "total": _money(totals.total),
-                        "balance": _money(balance),
+                        "subTotal": cents_str(sub_total),
+                        "discountTotal": cents_str(discount_total),
+                        "salesTax": cents_str(sales_tax),
+                        "total": cents_str(total),
+                        "balance": cents_str(balance),
                         "taxZoneId": zone,
                         "customer": {"id": cid, "name": self.cust_name[cid]},
                         "location": {"id": loc, "name": self.loc_name[loc]},
@@ -977,8 +998,8 @@ class _Generator:
                 )
                 if inv_active:
                     job["invoiceId"] = inv_id
-                    job["total"] = _money(totals.total)
-                    self.cust_balance[cid] = self.cust_balance.get(cid, Decimal(0)) + balance
+                    job["total"] = cents_str(total)
+                    self.cust_balance[cid] = self.cust_balance.get(cid, 0) + balance
                     job["modifiedOn"] = self.ts(max(job_modified, inv_created))
         self.tables["jobs"] = jobs
         self.tables["appointments"] = appts
@@ -986,7 +1007,7 @@ class _Generator:
         self.tables["invoices"] = invoices
         self.tables["payments"] = payments
         for cid, bal in self.cust_balance.items():
-            self.tables["customers"][cid - 1]["balance"] = _money(bal)
+            self.tables["customers"][cid - 1]["balance"] = cents_str(bal)
 
     def equipment(self) -> None:
         rng = self.rng
@@ -1014,7 +1035,7 @@ class _Generator:
                     "serialNumber": f"{manufacturer[:3].upper()}{rng.randrange(10**9, 10**10)}",
                     "manufacturer": manufacturer,
                     "model": model,
-                    "cost": _money(price * Decimal("0.6")),
+                    "cost": cents_str(percent_of_cents(price, (60, 1))),
                     "status": status,
                     "memo": "",
                     "manufacturerWarrantyStart": stamp,
