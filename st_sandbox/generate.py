@@ -43,7 +43,9 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SLOTS: tuple[tuple[int, int], ...] = ((14, 2), (16, 2), (18, 2), (20, 2))
 ADMIN_USER_ID = 1
 # The free slots of each busy-bitmask, so finding one is a lookup.
-_FREE_SLOTS = [tuple(s for s in range(len(SLOTS)) if not mask >> s & 1) for mask in range(1 << len(SLOTS))]
+_FREE_SLOTS = [
+    tuple(s for s in range(len(SLOTS)) if not mask >> s & 1) for mask in range(1 << len(SLOTS))
+]
 
 
 # "HH:MM:SS" for every second of a day: formatting a timestamp is then two lookups, and
@@ -597,6 +599,8 @@ class _Generator:
 
     def jobs(self) -> None:
         rng = self.rng
+        # Prices and totals repeat a lot: format each once and share the strings.
+        money = functools.lru_cache(maxsize=None)(cents_str)
         bus_by_trade = {t: [b for b in self.bu_ids if self.bu_trade[b] == t] for t in names.TRADES}
         jobs: list[Record] = []
         appts: list[Record] = []
@@ -787,8 +791,8 @@ class _Generator:
                                 },
                                 "description": sku_name,
                                 "qty": float(qty),
-                                "unitRate": cents_str(price),
-                                "total": cents_str(line),
+                                "unitRate": money(price),
+                                "total": money(line),
                                 "taxable": taxable,
                                 "membershipTypeId": None,
                                 "chargeable": True,
@@ -826,8 +830,8 @@ class _Generator:
                             if sold_on and job_appts[0]["assignments"]
                             else None,
                             "items": items,
-                            "subtotal": cents_str(subtotal),
-                            "tax": cents_str(tax),
+                            "subtotal": money(subtotal),
+                            "tax": money(tax),
                             "businessUnitId": bu,
                             "businessUnitName": self.tables["business_units"][bu - 1]["name"],
                             "active": True,
@@ -905,8 +909,8 @@ class _Generator:
                             "id": item_id,
                             "description": sku_name,
                             "quantity": str(qty),
-                            "price": cents_str(price),
-                            "total": cents_str(line_total),
+                            "price": money(price),
+                            "total": money(line_total),
                             "type": kind,
                             "skuId": sku_id,
                             "skuName": sku_name,
@@ -942,7 +946,7 @@ class _Generator:
                             else None,
                             "memo": None,
                             "date": pay_stamp,
-                            "total": cents_str(amount),
+                            "total": money(amount),
                             "unappliedAmount": "0.00",
                             "customer": {"id": cid, "name": self.cust_name[cid]},
                             "businessUnit": {
@@ -951,7 +955,7 @@ class _Generator:
                             },
                             "appliedTo": [
                                 {
-                                    "appliedAmount": cents_str(amount),
+                                    "appliedAmount": money(amount),
                                     "appliedId": pay_id,
                                     "appliedTo": inv_id,
                                     "appliedOn": pay_stamp,
@@ -975,11 +979,11 @@ class _Generator:
                         "referenceNumber": f"INV-{inv_id:07d}",
                         "invoiceDate": self.ts(completed_on),
                         "dueDate": self.ts(completed_on + 30 * US_PER_DAY),
-                        "subTotal": cents_str(sub_total),
-                        "discountTotal": cents_str(discount_total),
-                        "salesTax": cents_str(sales_tax),
-                        "total": cents_str(total),
-                        "balance": cents_str(balance),
+                        "subTotal": money(sub_total),
+                        "discountTotal": money(discount_total),
+                        "salesTax": money(sales_tax),
+                        "total": money(total),
+                        "balance": money(balance),
                         "taxZoneId": zone,
                         "customer": {"id": cid, "name": self.cust_name[cid]},
                         "location": {"id": loc, "name": self.loc_name[loc]},
@@ -998,7 +1002,7 @@ class _Generator:
                 )
                 if inv_active:
                     job["invoiceId"] = inv_id
-                    job["total"] = cents_str(total)
+                    job["total"] = money(total)
                     self.cust_balance[cid] = self.cust_balance.get(cid, 0) + balance
                     job["modifiedOn"] = self.ts(max(job_modified, inv_created))
         self.tables["jobs"] = jobs
@@ -1007,7 +1011,7 @@ class _Generator:
         self.tables["invoices"] = invoices
         self.tables["payments"] = payments
         for cid, bal in self.cust_balance.items():
-            self.tables["customers"][cid - 1]["balance"] = cents_str(bal)
+            self.tables["customers"][cid - 1]["balance"] = money(bal)
 
     def equipment(self) -> None:
         rng = self.rng

@@ -57,8 +57,8 @@ class Table:
     @classmethod
     def build(cls, rows: list[Record]) -> Table:
         ids = [r["id"] for r in rows]
-        # Generated records share their timestamp strings (see generate.Clock), so most
-        # stamps are parsed once and then found by identity-cached hash.
+        # Generated records share their timestamp strings (the generator memoizes them),
+        # so most stamps are parsed once and then found by their cached hash.
         parsed: dict[str, int] = {}
         mods = []
         for r in rows:
@@ -68,9 +68,15 @@ class Table:
                 us = parsed[stamp] = to_us_from_ts(stamp)
             mods.append(us)
         records = dict(zip(ids, rows, strict=True))
-        order = sorted(zip(mods, ids, strict=True))
+        top = max(records, default=0)
+        if top < 1 << 32 and min(records, default=0) >= 0:
+            # Sorting packed integers is about twice as fast as sorting tuples.
+            packed = sorted(us << 32 | rid for us, rid in zip(mods, ids, strict=True))
+            order = [(key >> 32, key & 0xFFFFFFFF) for key in packed]
+        else:
+            order = sorted(zip(mods, ids, strict=True))
         mod_us = dict(zip(ids, mods, strict=True))
-        return cls(records, order, mod_us, {}, max(records, default=0) + 1)
+        return cls(records, order, mod_us, {}, top + 1)
 
     def json(self, record_id: int) -> bytes:
         cached = self.json_cache.get(record_id)
@@ -128,9 +134,12 @@ class TenantStore:
             bu: i for i, bu in enumerate(sorted(self.tables["business_units"].records))
         }
         self.customer_bus: dict[int, int] = {}
-        for name in ("jobs", "memberships"):
+        bits = {bu: 1 << i for bu, i in self.bu_index.items()}
+        customer_bus = self.customer_bus
+        for name in ("jobs", "memberships"):  # add_customer_bu, inlined for a million records
             for rec in self.tables[name].records.values():
-                self.add_customer_bu(rec["customerId"], rec["businessUnitId"])
+                cid = rec["customerId"]
+                customer_bus[cid] = customer_bus.get(cid, 0) | bits.get(rec["businessUnitId"], 1)
         self.membership_customer = {
             mid: m["customerId"] for mid, m in self.tables["memberships"].records.items()
         }
