@@ -34,7 +34,7 @@ def _documented_operations(doc: str) -> set[tuple[str, str]]:
             if "not** offered" not in line and not path.startswith("/{"):
                 ops.add((method, _normalize(path)))
     listing = doc.split("`GET /{resource}` for:", 1)[1].split("`GET /{resource}/{id}`", 1)[0]
-    resources = [r for r in re.findall(r"`([a-z/-]+)`", listing)]
+    resources = re.findall(r"`([a-z/-]+)`", listing)
     assert len(resources) > 10, "the list of readable resources in docs/api.md moved"
     for resource in resources:
         ops |= {("GET", f"/{resource}"), ("GET", f"/{resource}/{{}}")}
