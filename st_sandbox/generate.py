@@ -50,8 +50,9 @@ _FREE_SLOTS = [
 
 # "HH:MM:SS" for every second of a day: formatting a timestamp is then two lookups, and
 # parsing one back is a lookup too.
-_HMS = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
-_HMS_US = {hms: s * US_PER_SECOND for s, hms in enumerate(_HMS)}
+_TWO_DIGITS = [f"{i:02d}" for i in range(60)]
+_HMS = [f"{h}:{m}:{s}" for h in _TWO_DIGITS[:24] for m in _TWO_DIGITS for s in _TWO_DIGITS]
+_HMS_US = dict(zip(_HMS, range(0, 86400 * US_PER_SECOND, US_PER_SECOND), strict=True))
 
 
 class Clock:
