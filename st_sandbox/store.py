@@ -55,11 +55,14 @@ class Table:
     next_id: int
 
     @classmethod
-    def build(cls, rows: list[Record]) -> Table:
+    def build(cls, rows: list[Record], parsed: dict[str, int] | None = None) -> Table:
+        """Index ``rows``; ``parsed`` caches stamp → µs across the tables of one tenant."""
         ids = [r["id"] for r in rows]
-        # Generated records share their timestamp strings (the generator memoizes them),
-        # so most stamps are parsed once and then found by their cached hash.
-        parsed: dict[str, int] = {}
+        # Generated records share their timestamp strings (the generator memoizes them), and
+        # related records (a job, its appointments, an invoice and its payment) share
+        # instants, so most stamps are parsed once and then found by their cached hash.
+        if parsed is None:
+            parsed = {}
         mods = []
         for r in rows:
             stamp = r["modifiedOn"]
@@ -125,7 +128,8 @@ class TenantStore:
     def _build(self, data: TenantData) -> None:
         self.lock = threading.RLock()
         self.clock = Clock()
-        self.tables: dict[str, Table] = {n: Table.build(rows) for n, rows in data.tables.items()}
+        parsed: dict[str, int] = {}
+        self.tables = {n: Table.build(rows, parsed) for n, rows in data.tables.items()}
         self.tax_rates = dict(data.tax_rates)
         self.events: list[Record] = []
         self._last_us = to_us(data.anchor)
