@@ -44,6 +44,8 @@ SLOTS: tuple[tuple[int, int], ...] = ((14, 2), (16, 2), (18, 2), (20, 2))
 ADMIN_USER_ID = 1
 # Estimate outcomes as (value, name), in the order the generator draws them.
 ESTIMATE_STATUSES: tuple[tuple[int, str], ...] = ((1, "Sold"), (2, "Dismissed"), (0, "Open"))
+# An appointment's status -> its technicians' assignment status (else "Scheduled").
+ASSIGNMENT_STATUS = {"Done": "Done", "Working": "Working", "Dispatched": "Dispatched"}
 # The free slots of each busy-bitmask, so finding one is a lookup.
 _FREE_SLOTS = [
     tuple(s for s in range(len(SLOTS)) if not mask >> s & 1) for mask in range(1 << len(SLOTS))
@@ -644,7 +646,8 @@ class _Generator:
                     day = self.past_us(created_c) // US_PER_DAY
                 n_appts = 1 if rng.random() < 0.8 else (2 if rng.random() < 0.8 else 3)
                 job_id += 1
-                job_appts: list[Record] = []
+                # (start µs, end µs, technicians) of each appointment, then its record.
+                job_appts: list[tuple[int, int, list[int]]] = []
                 for k in range(n_appts):
                     found: tuple[int, list[int], int] | None = None
                     for attempt in range(6):
@@ -659,39 +662,27 @@ class _Generator:
                     slot, techs, aday = found
                     start = aday * US_PER_DAY + SLOTS[slot][0] * US_PER_HOUR
                     end = start + SLOTS[slot][1] * US_PER_HOUR
-                    appt_id += 1
-                    job_appts.append(
-                        {
-                            "id": appt_id,
-                            "jobId": job_id,
-                            "appointmentNumber": f"{job_id}-{k + 1}",
-                            "_start": start,
-                            "_end": end,
-                            "_techs": techs,
-                        }
-                    )
+                    job_appts.append((start, end, techs))
                 if not job_appts:
                     job_id -= 1
                     continue
-                created_job = max(
-                    created_c, job_appts[0]["_start"] - rng.randrange(1, 10) * US_PER_DAY
-                )
+                created_job = max(created_c, job_appts[0][0] - rng.randrange(1, 10) * US_PER_DAY)
                 created_job = min(created_job, anchor - US_PER_HOUR)
-                last_end = job_appts[-1]["_end"]
+                last_end = job_appts[-1][1]
                 canceled = rng.random() < 0.04
                 held = not canceled and rng.random() < 0.01
                 completed = not canceled and not held and last_end + US_PER_HOUR < anchor
                 status_by_time: list[str] = []
-                for a in job_appts:
+                for start, end, _ in job_appts:
                     if canceled:
                         s = "Canceled"
                     elif held:
                         s = "Hold"
-                    elif a["_end"] + US_PER_HOUR < anchor:
+                    elif end + US_PER_HOUR < anchor:
                         s = "Done"
-                    elif a["_start"] <= anchor:
+                    elif start <= anchor:
                         s = "Working"
-                    elif a["_start"] - anchor < US_PER_DAY:
+                    elif start - anchor < US_PER_DAY:
                         s = "Dispatched"
                     else:
                         s = "Scheduled"
@@ -714,9 +705,11 @@ class _Generator:
                 if completed_on is not None and completed_on > anchor:
                     completed_on = anchor
                 job_modified = completed_on if completed_on else created_job
-                for a, s in zip(job_appts, status_by_time, strict=True):
-                    start, end = a.pop("_start"), a.pop("_end")
-                    techs = a.pop("_techs")
+                job_appt_records: list[Record] = []
+                for k, ((start, end, techs), s) in enumerate(
+                    zip(job_appts, status_by_time, strict=True)
+                ):
+                    appt_id += 1
                     window_start = start - US_PER_HOUR
                     arrived = None
                     if s in ("Done", "Working"):
@@ -724,14 +717,13 @@ class _Generator:
                     a_created = created_job
                     a_modified = min(anchor, end if s == "Done" else created_job)
                     a_modified = max(a_modified, a_created)
-                    asg_status = {
-                        "Done": "Done",
-                        "Working": "Working",
-                        "Dispatched": "Dispatched",
-                    }.get(s, "Scheduled")
+                    asg_status = ASSIGNMENT_STATUS.get(s, "Scheduled")
                     a_stamp_c, a_stamp_m = self.ts(a_created), self.ts(a_modified)
-                    a.update(
+                    job_appt_records.append(
                         {
+                            "id": appt_id,
+                            "jobId": job_id,
+                            "appointmentNumber": f"{job_id}-{k + 1}",
                             "start": self.ts(start),
                             "end": self.ts(end),
                             "arrivalWindowStart": self.ts(window_start),
@@ -755,7 +747,7 @@ class _Generator:
                                     "status": asg_status,
                                     "isPaused": False,
                                     "jobId": job_id,
-                                    "appointmentId": a["id"],
+                                    "appointmentId": appt_id,
                                     "active": True,
                                     "createdOn": a_stamp_c,
                                     "modifiedOn": a_stamp_m,
@@ -768,7 +760,7 @@ class _Generator:
                         }
                     )
                     job_modified = max(job_modified, a_modified)
-                    appts.append(a)
+                appts += job_appt_records
 
                 # Estimates: about a third of jobs; sold ones drive the invoice's items.
                 estimate_ids: list[int] = []
@@ -842,8 +834,8 @@ class _Generator:
                             "reviewStatus": "Approved" if e_status[1] == "Sold" else "None",
                             "summary": None,
                             "soldOn": self.ts(sold_on) if sold_on else None,
-                            "soldBy": job_appts[0]["assignments"][0]["technicianId"]
-                            if sold_on and job_appts[0]["assignments"]
+                            "soldBy": job_appt_records[0]["assignments"][0]["technicianId"]
+                            if sold_on and job_appt_records[0]["assignments"]
                             else None,
                             "items": items,
                             "subtotal": money(subtotal),
@@ -869,8 +861,8 @@ class _Generator:
                     "priority": "High" if rng.random() < 0.1 else "Normal",
                     "campaignId": rng.randrange(1, 6),
                     "appointmentCount": len(job_appts),
-                    "firstAppointmentId": job_appts[0]["id"],
-                    "lastAppointmentId": job_appts[-1]["id"],
+                    "firstAppointmentId": job_appt_records[0]["id"],
+                    "lastAppointmentId": job_appt_records[-1]["id"],
                     "membershipId": self.cust_membership.get(cid, (None, None))[0],
                     "invoiceId": None,
                     "total": None,
