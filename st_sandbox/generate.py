@@ -4,9 +4,12 @@ estimates, invoices, payments, memberships with recurring service events and ins
 equipment.
 
 Records are produced exactly as the API serves them (camelCase, JSON-ready strings for
-timestamps and money), deterministic from ``(seed, customers, anchor)``. The hot path
-builds plain dicts and formats timestamps through a per-day cache, because 100k customers
-(about a million records) must be ready in well under 30 seconds.
+timestamps and money), deterministic from ``(seed, customers, anchor)``. 100k customers
+(about a million records) must be ready in well under 30 seconds on a shared machine, so
+the hot path builds plain dicts with the cyclic GC paused, prices in integer cents,
+formats each instant and amount once (records share the strings), and lets records share
+their ``{id, name}`` references instead of copying them. Nothing mutates a nested object
+of a record in place; writes replace top-level fields.
 """
 
 from __future__ import annotations

@@ -129,7 +129,9 @@ class TenantStore:
         self.lock = threading.RLock()
         self.clock = Clock()
         parsed: dict[str, int] = {}
-        self.tables = {n: Table.build(rows, parsed) for n, rows in data.tables.items()}
+        self.tables: dict[str, Table] = {
+            n: Table.build(rows, parsed) for n, rows in data.tables.items()
+        }
         self.tax_rates = dict(data.tax_rates)
         self.events: list[Record] = []
         self._last_us = to_us(data.anchor)
