@@ -4,13 +4,17 @@ estimates, invoices, payments, memberships with recurring service events and ins
 equipment.
 
 Records are produced exactly as the API serves them (camelCase, JSON-ready strings for
-timestamps and money), deterministic from ``(seed, customers, anchor)``. The hot path
-builds plain dicts and formats timestamps through a per-day cache, because 100k customers
-(about a million records) must be ready in well under 30 seconds.
+timestamps and money), deterministic from ``(seed, customers, anchor)``. 100k customers
+(about a million records) must be ready in well under 30 seconds on a shared machine, so
+the hot path builds plain dicts with the cyclic GC paused, prices in integer cents,
+formats each instant and amount once (records share the strings), and lets records share
+their ``{id, name}`` references instead of copying them. Nothing mutates a nested object
+of a record in place; writes replace top-level fields.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import random
 from collections.abc import Iterator
@@ -21,7 +25,14 @@ from decimal import Decimal
 from typing import Any
 
 from st_sandbox import names
-from st_sandbox.money import DiscountInput, LineInput, compute_invoice_totals, to_cents
+from st_sandbox.money import (
+    cents,
+    cents_str,
+    div_round_half_up,
+    invoice_totals_cents,
+    percent_of_cents,
+    to_cents,
+)
 
 Record = dict[str, Any]
 
@@ -34,10 +45,21 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Appointment slots in UTC hours (start, length): two-hour visits, four a day per technician.
 SLOTS: tuple[tuple[int, int], ...] = ((14, 2), (16, 2), (18, 2), (20, 2))
 ADMIN_USER_ID = 1
+# Estimate outcomes as (value, name), in the order the generator draws them.
+ESTIMATE_STATUSES: tuple[tuple[int, str], ...] = ((1, "Sold"), (2, "Dismissed"), (0, "Open"))
+# An appointment's status -> its technicians' assignment status (else "Scheduled").
+ASSIGNMENT_STATUS = {"Done": "Done", "Working": "Working", "Dispatched": "Dispatched"}
+# The free slots of each busy-bitmask, so finding one is a lookup.
+_FREE_SLOTS = [
+    tuple(s for s in range(len(SLOTS)) if not mask >> s & 1) for mask in range(1 << len(SLOTS))
+]
 
 
-# "HH:MM:SS" for every second of a day: formatting a timestamp is then two lookups.
-_HMS = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86400)]
+# "HH:MM:SS" for every second of a day: formatting a timestamp is then two lookups, and
+# parsing one back is a lookup too.
+_TWO_DIGITS = [f"{i:02d}" for i in range(60)]
+_HMS = [f"{h}:{m}:{s}" for h in _TWO_DIGITS[:24] for m in _TWO_DIGITS for s in _TWO_DIGITS]
+_HMS_US = dict(zip(_HMS, range(0, 86400 * US_PER_SECOND, US_PER_SECOND), strict=True))
 
 
 class Clock:
@@ -95,7 +117,11 @@ class _Generator:
         self.anchor_us = to_us(self.anchor)
         self.start_us = self.anchor_us - history_days * US_PER_DAY
         self.clock = Clock()
-        self.ts = self.clock.fmt  # bound once: called for every timestamp of every record
+        # Called for every timestamp of every record, and three calls in four repeat an
+        # instant already formatted (a record's createdOn in its items, hour-aligned
+        # appointment windows): a C-level memo skips the formatting and lets those records
+        # share one string object, which also saves memory.
+        self.ts = functools.lru_cache(maxsize=None)(self.clock.fmt)
         self.tables: dict[str, list[Record]] = {}
         self.busy: dict[tuple[int, int], int] = {}  # (technician, day) -> bitmask of slots
 
@@ -239,7 +265,9 @@ class _Generator:
                 }
             )
         self.tables["membership_types"] = mtypes
-        self.mtype_discount = {m["id"]: Decimal(str(m["discount"])) for m in mtypes}
+        self.mtype_discount = {
+            m["id"]: Decimal(str(m["discount"])).as_integer_ratio() for m in mtypes
+        }
 
         self.pricebook(created)
 
@@ -249,7 +277,8 @@ class _Generator:
         services: list[Record] = []
         materials: list[Record] = []
         equipment: list[Record] = []
-        self.skus: dict[str, list[tuple[int, str, Decimal, bool]]] = {}
+        # (id, name, price in cents, taxable): the hot loop prices in integer cents.
+        self.skus: dict[str, list[tuple[int, str, int, bool]]] = {}
         cat_id = sku_id = 0
         for trade in names.TRADES:
             trade_bus = [b for b in self.bu_ids if self.bu_trade[b] == trade]
@@ -290,7 +319,7 @@ class _Generator:
                                 "modifiedOn": created,
                             }
                         )
-                        self.skus.setdefault(trade, []).append((sku_id, svc_name, p, False))
+                        self.skus.setdefault(trade, []).append((sku_id, svc_name, cents(p), False))
                 else:
                     for mat_name, price, unit in names.MATERIALS[trade]:
                         sku_id += 1
@@ -312,8 +341,8 @@ class _Generator:
                                 "modifiedOn": created,
                             }
                         )
-                        self.skus.setdefault(trade, []).append((sku_id, mat_name, p, True))
-        self.equipment_skus: list[tuple[int, str, str, str, Decimal]] = []
+                        self.skus.setdefault(trade, []).append((sku_id, mat_name, cents(p), True))
+        self.equipment_skus: list[tuple[int, str, str, str, int]] = []
         for eq_name, manufacturer, model, price, warranty in names.EQUIPMENT:
             sku_id += 1
             p = Decimal(price)
@@ -336,7 +365,7 @@ class _Generator:
                     "modifiedOn": created,
                 }
             )
-            self.equipment_skus.append((sku_id, eq_name, manufacturer, model, p))
+            self.equipment_skus.append((sku_id, eq_name, manufacturer, model, cents(p)))
         self.tables["pricebook_categories"] = cats
         self.tables["pricebook_services"] = services
         self.tables["pricebook_materials"] = materials
@@ -551,44 +580,63 @@ class _Generator:
     def find_slot(self, bu: int, day: int, want: int) -> tuple[int, list[int]] | None:
         """A free slot on ``day`` and ``want`` technicians of ``bu`` free in it."""
         techs = self.techs_by_bu[bu]
-        rng = self.rng
+        choice = self.rng.choice
+        busy = self.busy
         for _ in range(4):
-            first = rng.choice(techs)
-            mask = self.busy.get((first, day), 0)
-            free = [s for s in range(len(SLOTS)) if not mask >> s & 1]
+            first = choice(techs)
+            key = (first, day)
+            mask = busy.get(key, 0)
+            free = _FREE_SLOTS[mask]
             if not free:
                 continue
-            slot = rng.choice(free)
+            slot = choice(free)
+            bit = 1 << slot
+            busy[key] = mask | bit
             chosen = [first]
             if want > 1:
                 for other in techs:
-                    if other != first and not self.busy.get((other, day), 0) >> slot & 1:
-                        chosen.append(other)
-                        break
-            for tech in chosen:
-                self.busy[(tech, day)] = self.busy.get((tech, day), 0) | (1 << slot)
+                    if other != first:
+                        other_key = (other, day)
+                        other_mask = busy.get(other_key, 0)
+                        if not other_mask & bit:
+                            busy[other_key] = other_mask | bit
+                            chosen.append(other)
+                            break
             return slot, chosen
         return None
 
     def jobs(self) -> None:
         rng = self.rng
+        # Prices and totals repeat a lot: format each once and share the strings.
+        money = functools.lru_cache(maxsize=None)(cents_str)
         bus_by_trade = {t: [b for b in self.bu_ids if self.bu_trade[b] == t] for t in names.TRADES}
         jobs: list[Record] = []
         appts: list[Record] = []
         estimates: list[Record] = []
         invoices: list[Record] = []
         payments: list[Record] = []
-        self.cust_balance: dict[int, Decimal] = {}
+        self.cust_balance: dict[int, int] = {}  # cents
+        tax_ratio = {zone: rate.as_integer_ratio() for zone, rate in self.tax_rates.items()}
         job_id = appt_id = asg_id = est_id = est_item_id = inv_id = item_id = pay_id = 0
         anchor = self.anchor_us
         anchor_day = anchor // US_PER_DAY
         trades = names.TRADES
+        # Reference objects ({id, name} and the like) are shared by the records that point
+        # at them: a third fewer allocations. Nothing mutates a nested object in place
+        # (writes and activity replace top-level fields), so sharing is safe.
+        bu_refs = {
+            b["id"]: {"id": b["id"], "name": b["name"]} for b in self.tables["business_units"]
+        }
+        estimate_statuses = {s: {"value": s[0], "name": s[1]} for s in ESTIMATE_STATUSES}
+        sku_refs: dict[int, Record] = {}
+        loc_refs: dict[int, Record] = {}
         for cid in range(1, self.n_customers + 1):
             n_jobs = int(rng.expovariate(1 / 2.0))
             if n_jobs > 12:
                 n_jobs = 12
             created_c = self.cust_created[cid]
             locs = self.cust_locations[cid]
+            cust_ref: Record | None = None
             for _ in range(n_jobs):
                 trade = trades[int(rng.random() ** 1.4 * len(trades))]
                 bu = rng.choice(bus_by_trade[trade])
@@ -601,7 +649,8 @@ class _Generator:
                     day = self.past_us(created_c) // US_PER_DAY
                 n_appts = 1 if rng.random() < 0.8 else (2 if rng.random() < 0.8 else 3)
                 job_id += 1
-                job_appts: list[Record] = []
+                # (start µs, end µs, technicians) of each appointment, then its record.
+                job_appts: list[tuple[int, int, list[int]]] = []
                 for k in range(n_appts):
                     found: tuple[int, list[int], int] | None = None
                     for attempt in range(6):
@@ -616,39 +665,27 @@ class _Generator:
                     slot, techs, aday = found
                     start = aday * US_PER_DAY + SLOTS[slot][0] * US_PER_HOUR
                     end = start + SLOTS[slot][1] * US_PER_HOUR
-                    appt_id += 1
-                    job_appts.append(
-                        {
-                            "id": appt_id,
-                            "jobId": job_id,
-                            "appointmentNumber": f"{job_id}-{k + 1}",
-                            "_start": start,
-                            "_end": end,
-                            "_techs": techs,
-                        }
-                    )
+                    job_appts.append((start, end, techs))
                 if not job_appts:
                     job_id -= 1
                     continue
-                created_job = max(
-                    created_c, job_appts[0]["_start"] - rng.randrange(1, 10) * US_PER_DAY
-                )
+                created_job = max(created_c, job_appts[0][0] - rng.randrange(1, 10) * US_PER_DAY)
                 created_job = min(created_job, anchor - US_PER_HOUR)
-                last_end = job_appts[-1]["_end"]
+                last_end = job_appts[-1][1]
                 canceled = rng.random() < 0.04
                 held = not canceled and rng.random() < 0.01
                 completed = not canceled and not held and last_end + US_PER_HOUR < anchor
                 status_by_time: list[str] = []
-                for a in job_appts:
+                for start, end, _ in job_appts:
                     if canceled:
                         s = "Canceled"
                     elif held:
                         s = "Hold"
-                    elif a["_end"] + US_PER_HOUR < anchor:
+                    elif end + US_PER_HOUR < anchor:
                         s = "Done"
-                    elif a["_start"] <= anchor:
+                    elif start <= anchor:
                         s = "Working"
-                    elif a["_start"] - anchor < US_PER_DAY:
+                    elif start - anchor < US_PER_DAY:
                         s = "Dispatched"
                     else:
                         s = "Scheduled"
@@ -671,9 +708,11 @@ class _Generator:
                 if completed_on is not None and completed_on > anchor:
                     completed_on = anchor
                 job_modified = completed_on if completed_on else created_job
-                for a, s in zip(job_appts, status_by_time, strict=True):
-                    start, end = a.pop("_start"), a.pop("_end")
-                    techs = a.pop("_techs")
+                job_appt_records: list[Record] = []
+                for k, ((start, end, techs), s) in enumerate(
+                    zip(job_appts, status_by_time, strict=True)
+                ):
+                    appt_id += 1
                     window_start = start - US_PER_HOUR
                     arrived = None
                     if s in ("Done", "Working"):
@@ -681,14 +720,13 @@ class _Generator:
                     a_created = created_job
                     a_modified = min(anchor, end if s == "Done" else created_job)
                     a_modified = max(a_modified, a_created)
-                    asg_status = {
-                        "Done": "Done",
-                        "Working": "Working",
-                        "Dispatched": "Dispatched",
-                    }.get(s, "Scheduled")
+                    asg_status = ASSIGNMENT_STATUS.get(s, "Scheduled")
                     a_stamp_c, a_stamp_m = self.ts(a_created), self.ts(a_modified)
-                    a.update(
+                    job_appt_records.append(
                         {
+                            "id": appt_id,
+                            "jobId": job_id,
+                            "appointmentNumber": f"{job_id}-{k + 1}",
                             "start": self.ts(start),
                             "end": self.ts(end),
                             "arrivalWindowStart": self.ts(window_start),
@@ -712,7 +750,7 @@ class _Generator:
                                     "status": asg_status,
                                     "isPaused": False,
                                     "jobId": job_id,
-                                    "appointmentId": a["id"],
+                                    "appointmentId": appt_id,
                                     "active": True,
                                     "createdOn": a_stamp_c,
                                     "modifiedOn": a_stamp_m,
@@ -725,42 +763,47 @@ class _Generator:
                         }
                     )
                     job_modified = max(job_modified, a_modified)
-                    appts.append(a)
+                appts += job_appt_records
 
                 # Estimates: about a third of jobs; sold ones drive the invoice's items.
                 estimate_ids: list[int] = []
-                sold_items: list[tuple[int, str, Decimal, Decimal, bool, str]] = []
+                sold_items: list[tuple[int, str, int, int, bool, str]] = []  # cents
                 trade_skus = self.skus[trade]
                 if rng.random() < 0.33:
                     est_id += 1
                     outcome = rng.random()
                     e_status = (
-                        (1, "Sold")
+                        ESTIMATE_STATUSES[0]
                         if outcome < 0.55 or (completed and outcome < 0.75)
-                        else ((2, "Dismissed") if outcome < 0.85 else (0, "Open"))
+                        else (ESTIMATE_STATUSES[1] if outcome < 0.85 else ESTIMATE_STATUSES[2])
                     )
                     e_created = min(created_job + US_PER_HOUR, anchor)
                     items: list[Record] = []
-                    subtotal = Decimal(0)
+                    subtotal = taxable_total = 0
                     for _ in range(rng.randrange(1, 4)):
                         sku_id, sku_name, price, taxable = rng.choice(trade_skus)
-                        qty = Decimal(rng.randrange(1, 4)) if taxable else Decimal(1)
-                        line = to_cents(qty * price)
+                        qty = rng.randrange(1, 4) if taxable else 1
+                        line = qty * price
                         subtotal += line
+                        if taxable:
+                            taxable_total += line
                         est_item_id += 1
+                        sku_ref = sku_refs.get(sku_id)
+                        if sku_ref is None:
+                            sku_ref = sku_refs[sku_id] = {
+                                "id": sku_id,
+                                "name": sku_name,
+                                "displayName": sku_name,
+                                "type": "Material" if taxable else "Service",
+                            }
                         items.append(
                             {
                                 "id": est_item_id,
-                                "sku": {
-                                    "id": sku_id,
-                                    "name": sku_name,
-                                    "displayName": sku_name,
-                                    "type": "Material" if taxable else "Service",
-                                },
+                                "sku": sku_ref,
                                 "description": sku_name,
                                 "qty": float(qty),
-                                "unitRate": _money(price),
-                                "total": _money(line),
+                                "unitRate": money(price),
+                                "total": money(line),
                                 "taxable": taxable,
                                 "membershipTypeId": None,
                                 "chargeable": True,
@@ -779,15 +822,7 @@ class _Generator:
                                     "Material" if taxable else "Service",
                                 )
                             )
-                    rate = self.tax_rates[self.location_zone[loc]]
-                    tax = to_cents(
-                        sum(
-                            (to_cents(Decimal(i["total"])) for i in items if i["taxable"]),
-                            Decimal(0),
-                        )
-                        * rate
-                        / 100
-                    )
+                    tax = percent_of_cents(taxable_total, tax_ratio[self.location_zone[loc]])
                     sold_on = min(e_created + US_PER_DAY, anchor) if e_status[1] == "Sold" else None
                     e_modified = sold_on or e_created
                     estimates.append(
@@ -798,18 +833,18 @@ class _Generator:
                             "customerId": cid,
                             "name": f"{jt_name} options",
                             "jobNumber": str(job_id),
-                            "status": {"value": e_status[0], "name": e_status[1]},
+                            "status": estimate_statuses[e_status],
                             "reviewStatus": "Approved" if e_status[1] == "Sold" else "None",
                             "summary": None,
                             "soldOn": self.ts(sold_on) if sold_on else None,
-                            "soldBy": job_appts[0]["assignments"][0]["technicianId"]
-                            if sold_on and job_appts[0]["assignments"]
+                            "soldBy": job_appt_records[0]["assignments"][0]["technicianId"]
+                            if sold_on and job_appt_records[0]["assignments"]
                             else None,
                             "items": items,
-                            "subtotal": _money(subtotal),
-                            "tax": _money(tax),
+                            "subtotal": money(subtotal),
+                            "tax": money(tax),
                             "businessUnitId": bu,
-                            "businessUnitName": self.tables["business_units"][bu - 1]["name"],
+                            "businessUnitName": bu_refs[bu]["name"],
                             "active": True,
                             "createdOn": self.ts(e_created),
                             "modifiedOn": self.ts(e_modified),
@@ -829,8 +864,8 @@ class _Generator:
                     "priority": "High" if rng.random() < 0.1 else "Normal",
                     "campaignId": rng.randrange(1, 6),
                     "appointmentCount": len(job_appts),
-                    "firstAppointmentId": job_appts[0]["id"],
-                    "lastAppointmentId": job_appts[-1]["id"],
+                    "firstAppointmentId": job_appt_records[0]["id"],
+                    "lastAppointmentId": job_appt_records[-1]["id"],
                     "membershipId": self.cust_membership.get(cid, (None, None))[0],
                     "invoiceId": None,
                     "total": None,
@@ -849,36 +884,46 @@ class _Generator:
                 if not completed or rng.random() > 0.9 or completed_on is None:
                     continue
                 inv_id += 1
+                if cust_ref is None:
+                    cust_ref = {"id": cid, "name": self.cust_name[cid]}
                 if not sold_items:
                     for _ in range(rng.randrange(1, 4)):
                         sku_id, sku_name, price, taxable = rng.choice(trade_skus)
-                        qty = Decimal(rng.randrange(1, 3)) if taxable else Decimal(1)
+                        qty = rng.randrange(1, 3) if taxable else 1
                         kind = "Material" if taxable else "Service"
                         sold_items.append((sku_id, sku_name, qty, price, taxable, kind))
-                discounts = []
+                percents: list[tuple[int, int]] = []
+                amount_off = 0
                 membership = self.cust_membership.get(cid)
                 if membership is not None:
-                    discounts.append(DiscountInput(percent=self.mtype_discount[membership[1]]))
+                    percents.append(self.mtype_discount[membership[1]])
                 elif rng.random() < 0.05:
-                    discounts.append(DiscountInput(amount=Decimal(25)))
-                lines = [LineInput(q, p, tx) for _, _, q, p, tx, _ in sold_items]
+                    amount_off = 2500
+                line_totals = [q * p for _, _, q, p, _, _ in sold_items]
                 zone = self.location_zone[loc]
                 exempt = self.tables["customers"][cid - 1]["taxExempt"]
-                totals = compute_invoice_totals(lines, discounts, self.tax_rates[zone], exempt)
+                sub_total, discount_total, sales_tax, total = invoice_totals_cents(
+                    line_totals,
+                    [tx for _, _, _, _, tx, _ in sold_items],
+                    percents,
+                    amount_off,
+                    tax_ratio[zone],
+                    exempt,
+                )
                 inv_created = min(completed_on + rng.randrange(5, 240) * US_PER_MINUTE, anchor)
                 inv_stamp = self.ts(inv_created)
                 inv_items = []
                 for order, ((sku_id, sku_name, qty, price, taxable, kind), line_total) in enumerate(
-                    zip(sold_items, totals.line_totals, strict=True)
+                    zip(sold_items, line_totals, strict=True)
                 ):
                     item_id += 1
                     inv_items.append(
                         {
                             "id": item_id,
                             "description": sku_name,
-                            "quantity": format(qty, "f"),
-                            "price": _money(price),
-                            "total": _money(line_total),
+                            "quantity": str(qty),
+                            "price": money(price),
+                            "total": money(line_total),
                             "type": kind,
                             "skuId": sku_id,
                             "skuName": sku_name,
@@ -890,12 +935,12 @@ class _Generator:
                         }
                     )
                 # Payments: most invoices are paid in full, some partly, some not yet.
-                balance = totals.total
+                balance = total
                 paid_on = None
                 inv_modified = inv_created
                 roll = rng.random()
-                if roll < 0.8 and totals.total > 0:
-                    amount = totals.total if roll < 0.7 else to_cents(totals.total * Decimal("0.5"))
+                if roll < 0.8 and total > 0:
+                    amount = total if roll < 0.7 else div_round_half_up(total, 2)
                     pay_us = min(inv_created + int(rng.expovariate(1 / 9) * US_PER_DAY), anchor)
                     pay_id += 1
                     method = rng.choice(names.PAYMENT_METHODS)
@@ -914,16 +959,13 @@ class _Generator:
                             else None,
                             "memo": None,
                             "date": pay_stamp,
-                            "total": _money(amount),
+                            "total": money(amount),
                             "unappliedAmount": "0.00",
-                            "customer": {"id": cid, "name": self.cust_name[cid]},
-                            "businessUnit": {
-                                "id": bu,
-                                "name": self.tables["business_units"][bu - 1]["name"],
-                            },
+                            "customer": cust_ref,
+                            "businessUnit": bu_refs[bu],
                             "appliedTo": [
                                 {
-                                    "appliedAmount": _money(amount),
+                                    "appliedAmount": money(amount),
                                     "appliedId": pay_id,
                                     "appliedTo": inv_id,
                                     "appliedOn": pay_stamp,
@@ -935,27 +977,29 @@ class _Generator:
                             "modifiedOn": pay_stamp,
                         }
                     )
-                    balance = totals.balance(amount)
+                    balance = total - amount
                     inv_modified = pay_us
                     if balance == 0:
                         paid_on = pay_us
                 inv_active = rng.random() > 0.005
-                bu_name = self.tables["business_units"][bu - 1]["name"]
+                loc_ref = loc_refs.get(loc)
+                if loc_ref is None:
+                    loc_ref = loc_refs[loc] = {"id": loc, "name": self.loc_name[loc]}
                 invoices.append(
                     {
                         "id": inv_id,
                         "referenceNumber": f"INV-{inv_id:07d}",
                         "invoiceDate": self.ts(completed_on),
                         "dueDate": self.ts(completed_on + 30 * US_PER_DAY),
-                        "subTotal": _money(totals.sub_total),
-                        "discountTotal": _money(totals.discount_total),
-                        "salesTax": _money(totals.sales_tax),
-                        "total": _money(totals.total),
-                        "balance": _money(balance),
+                        "subTotal": money(sub_total),
+                        "discountTotal": money(discount_total),
+                        "salesTax": money(sales_tax),
+                        "total": money(total),
+                        "balance": money(balance),
                         "taxZoneId": zone,
-                        "customer": {"id": cid, "name": self.cust_name[cid]},
-                        "location": {"id": loc, "name": self.loc_name[loc]},
-                        "businessUnit": {"id": bu, "name": bu_name},
+                        "customer": cust_ref,
+                        "location": loc_ref,
+                        "businessUnit": bu_refs[bu],
                         "job": {"id": job_id, "number": str(job_id), "type": jt_name},
                         "membershipId": membership[0] if membership else None,
                         "sentStatus": "Sent",
@@ -970,8 +1014,8 @@ class _Generator:
                 )
                 if inv_active:
                     job["invoiceId"] = inv_id
-                    job["total"] = _money(totals.total)
-                    self.cust_balance[cid] = self.cust_balance.get(cid, Decimal(0)) + balance
+                    job["total"] = money(total)
+                    self.cust_balance[cid] = self.cust_balance.get(cid, 0) + balance
                     job["modifiedOn"] = self.ts(max(job_modified, inv_created))
         self.tables["jobs"] = jobs
         self.tables["appointments"] = appts
@@ -979,7 +1023,7 @@ class _Generator:
         self.tables["invoices"] = invoices
         self.tables["payments"] = payments
         for cid, bal in self.cust_balance.items():
-            self.tables["customers"][cid - 1]["balance"] = _money(bal)
+            self.tables["customers"][cid - 1]["balance"] = money(bal)
 
     def equipment(self) -> None:
         rng = self.rng
@@ -1007,7 +1051,7 @@ class _Generator:
                     "serialNumber": f"{manufacturer[:3].upper()}{rng.randrange(10**9, 10**10)}",
                     "manufacturer": manufacturer,
                     "model": model,
-                    "cost": _money(price * Decimal("0.6")),
+                    "cost": cents_str(percent_of_cents(price, (60, 1))),
                     "status": status,
                     "memo": "",
                     "manufacturerWarrantyStart": stamp,
@@ -1027,20 +1071,17 @@ _DAY_US: dict[str, int] = {}
 def to_us_from_ts(stamp: str) -> int:
     """Epoch microseconds of an API timestamp (``...Z``).
 
-    The sandbox's own ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` takes a fast path (a cached day and
-    integer slices), since the store parses every record's ``modifiedOn`` at start-up.
+    The sandbox's own ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` takes a fast path (cached days and
+    seconds of the day), since the store parses every record's ``modifiedOn`` at start-up.
     """
     if len(stamp) == 27 and stamp[10] == "T" and stamp[19] == "." and stamp[26] == "Z":
         day = _DAY_US.get(stamp[:10])
         if day is None:
             day = to_us(datetime.fromisoformat(stamp[:10]).replace(tzinfo=UTC))
             _DAY_US[stamp[:10]] = day
-        return (
-            day
-            + (int(stamp[11:13]) * 3600 + int(stamp[14:16]) * 60 + int(stamp[17:19]))
-            * US_PER_SECOND
-            + int(stamp[20:26])
-        )
+        seconds = _HMS_US.get(stamp[11:19])
+        if seconds is not None and stamp[20:26].isdigit():
+            return day + seconds + int(stamp[20:26])
     return to_us(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
 
 
