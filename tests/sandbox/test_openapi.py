@@ -38,6 +38,24 @@ def _documented_operations(doc: str) -> set[tuple[str, str]]:
     assert len(resources) > 10, "the list of readable resources in docs/api.md moved"
     for resource in resources:
         ops |= {("GET", f"/{resource}"), ("GET", f"/{resource}/{{}}")}
+    return ops | _documented_v2_operations(doc)
+
+
+def _documented_v2_operations(doc: str) -> set[tuple[str, str]]:
+    """The v2 table: per module, each list endpoint (and its ``export/`` twin unless marked
+    "list only") and each write, under ``/{module}/v2/tenant/{tenant}/``."""
+    table = doc.split("Under `/{module}/v2/tenant/{tenant}/`:", 1)[1].split("\n\n", 2)[1]
+    ops = set()
+    for row in table.splitlines()[2:]:
+        module_cell, reads, writes = (cell.strip() for cell in row.strip("|").split("|"))
+        base = f"/{module_cell.strip('`')}/v2/tenant/{{}}/"
+        for name, rest in re.findall(r"`([a-z/-]+)`( \(list only\))?", reads):
+            ops.add(("GET", base + name))
+            if not rest:
+                ops.add(("GET", f"{base}export/{name}"))
+        for method, path in re.findall(rf"`({'|'.join(METHODS)}) ([^`]+)`", writes):
+            ops.add((method, _normalize(base + path)))
+    assert len(ops) > 30, "the v2 table in docs/api.md moved"
     return ops
 
 
