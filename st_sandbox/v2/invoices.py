@@ -71,7 +71,9 @@ def patch_invoice_items(store: TenantStore, invoice_id: int, body: InvoiceItemUp
         invoice = store.get("invoices", invoice_id)
         if invoice is None or not invoice["active"]:
             raise ApiError(404, "not_found", f"invoice {invoice_id} does not exist")
-        items: list[dict[str, Any]] = invoice["items"]
+        # Stored records are never changed in place (records share nested objects and
+        # cached pages): work on copies and store them through store.update.
+        items: list[dict[str, Any]] = [dict(item) for item in invoice["items"]]
         now = store.stamp(store.now_us())
         sku, kind = _sku(store, body.skuId) if body.skuId else ({}, "Unspecified")
         unit_price = body.unitPrice
