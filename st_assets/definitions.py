@@ -1,4 +1,4 @@
-"""The code location: a thin assembly of the ingest definitions and the shared resources.
+"""The code location: a thin assembly of the ingest and dbt definitions and the shared resources.
 
 Definitions are built when Dagster loads the location (``@dg.definitions``), not at
 import time; the partition start comes from ``ST_PARTITIONS_START`` then.
@@ -10,6 +10,7 @@ import os
 
 import dagster as dg
 
+from st_assets.dbt.definitions import defs as dbt_defs
 from st_assets.ingest.definitions import defs as ingest_defs
 from st_assets.ingest.partitions import DEFAULT_START
 from st_assets.resources import build_resources
@@ -21,5 +22,6 @@ def defs() -> dg.Definitions:
     start = os.environ.get("ST_PARTITIONS_START", DEFAULT_START)
     return dg.Definitions.merge(
         ingest_defs(start),
+        dbt_defs(),
         dg.Definitions(resources=build_resources()),
     )
