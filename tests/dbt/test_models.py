@@ -132,7 +132,9 @@ def test_staging_keeps_one_row_per_id_after_a_record_changed_twice_across_partit
         "servicetitan_changing", asset_selection=customers, partition_key=yesterday.isoformat()
     )
     server.tenant.store.update("customers", customer_id, {"name": "Second Rename"})
-    dbt_warehouse.land("servicetitan_changing", asset_selection=customers, partition_key=today_key())
+    dbt_warehouse.land(
+        "servicetitan_changing", asset_selection=customers, partition_key=today_key()
+    )
 
     versions = _query(
         dbt_warehouse,
@@ -144,9 +146,7 @@ def test_staging_keeps_one_row_per_id_after_a_record_changed_twice_across_partit
         (yesterday, "First Rename"),
         (datetime.now(UTC).date(), "Second Rename"),
     ]
-    result = dbt_warehouse.build_models(
-        asset_selection=[dg.AssetKey(["staging", "stg_customers"])]
-    )
+    result = dbt_warehouse.build_models(asset_selection=[dg.AssetKey(["staging", "stg_customers"])])
     assert result.success
     assert all(c.passed for c in _checks(result))  # unique and not_null on customer_id
     staged = _query(
@@ -189,9 +189,10 @@ def test_the_code_location_loads_with_the_dbt_assets_as_one_graph(
     assert graph.get(dg.AssetKey(["staging", "stg_invoices"])).parent_keys == {
         asset_key("invoices")
     }
-    assert dg.AssetKey(["marts", "fct_invoices"]) in graph.get(
-        dg.AssetKey(["reports", "rpt_revenue_by_business_unit_daily"])
-    ).parent_keys
+    assert (
+        dg.AssetKey(["marts", "fct_invoices"])
+        in graph.get(dg.AssetKey(["reports", "rpt_revenue_by_business_unit_daily"])).parent_keys
+    )
     checks = {k.name for k in graph.asset_check_keys if k.asset_key.path[0] == "marts"}
     assert any(name.startswith("expression_equals_fct_invoices_total") for name in checks)
 
