@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_payments'}}}) }}
+-- (Attached to fct_payments in Dagster: a singular test on several models needs a home.)
 -- Payment reconciliation: no invoice has more applied to it than its total, and no
 -- payment is applied beyond its own total.
 select 'invoice' as kind, invoice_id as id, total, applied_amount

@@ -15,11 +15,11 @@ select
     open_invoices.customer_id,
     customers.customer_name,
     count(*) as open_invoice_count,
-    sum(open_invoices.balance) filter (where open_invoices.is_current) as current_amount,
-    sum(open_invoices.balance) filter (where not open_invoices.is_current and open_invoices.days_past_due <= 30) as past_due_1_30,
-    sum(open_invoices.balance) filter (where open_invoices.days_past_due between 31 and 60) as past_due_31_60,
-    sum(open_invoices.balance) filter (where open_invoices.days_past_due between 61 and 90) as past_due_61_90,
-    sum(open_invoices.balance) filter (where open_invoices.days_past_due > 90) as past_due_over_90,
+    coalesce(sum(open_invoices.balance) filter (where open_invoices.is_current), 0) as current_amount,
+    coalesce(sum(open_invoices.balance) filter (where not open_invoices.is_current and open_invoices.days_past_due <= 30), 0) as past_due_1_30,
+    coalesce(sum(open_invoices.balance) filter (where open_invoices.days_past_due between 31 and 60), 0) as past_due_31_60,
+    coalesce(sum(open_invoices.balance) filter (where open_invoices.days_past_due between 61 and 90), 0) as past_due_61_90,
+    coalesce(sum(open_invoices.balance) filter (where open_invoices.days_past_due > 90), 0) as past_due_over_90,
     sum(open_invoices.balance) as total_open_balance
 from open_invoices
 left join {{ ref('stg_customers') }} as customers
