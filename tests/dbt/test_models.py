@@ -212,3 +212,32 @@ def test_dbt_refuses_a_relative_or_different_warehouse_dir(
     monkeypatch.setenv("ST_WAREHOUSE_DIR", "/somewhere/else")
     with pytest.raises(dg.Failure, match="differs"):
         check_same_warehouse(warehouse)
+
+
+def _evaluate_refresh_sensor(
+    warehouse: DbtWarehouse, run: dg.DagsterRun
+) -> dg.RunRequest | dg.SkipReason:
+    sensor = warehouse.defs.get_sensor_def("warehouse_models_after_ingest")
+    success = next(
+        e.dagster_event
+        for e in warehouse.instance.all_logs(run.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
+    )
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name,
+        dagster_event=success,
+        dagster_instance=warehouse.instance,
+        dagster_run=run,
+    )
+    return sensor(context)  # type: ignore[no-any-return]
+
+
+def test_the_models_are_rebuilt_after_each_ingest_run_but_not_after_their_own(
+    dbt_warehouse: DbtWarehouse,
+) -> None:
+    runs = {r.job_name: r for r in dbt_warehouse.instance.get_runs()}
+    after_ingest = _evaluate_refresh_sensor(dbt_warehouse, runs["servicetitan_reference"])
+    assert isinstance(after_ingest, dg.RunRequest)
+    assert after_ingest.run_key == f"after-{runs['servicetitan_reference'].run_id}"
+    after_build = _evaluate_refresh_sensor(dbt_warehouse, runs["warehouse_dbt_build"])
+    assert isinstance(after_build, dg.SkipReason)
