@@ -164,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"Asset checks: {passed} of {len(evaluations)} passed")
                     if job_name == BUILD_JOB and passed < len(evaluations):
                         print(
-                            "  (warnings only: relationships across entities lack parents "
-                            "modified before the window; see dbt_models/README.md)"
+                            "  (warnings only: cross-entity tests miss records last modified before "
+                            "the window; see dbt_models/README.md)"
                         )
                     for e in evaluations:
                         if not e.passed:
