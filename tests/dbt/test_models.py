@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +19,7 @@ import pytest
 from st_assets.dbt.assets import check_same_warehouse
 from st_assets.ingest.assets import asset_key
 from st_assets.ingest.partitions import today_key
-from st_resources.warehouse import WarehouseResource
+from st_resources.warehouse import WarehouseResource, warehouse_write_lock
 from st_sandbox.server import SandboxServer
 from tests.dbt.conftest import DbtWarehouse
 from tests.helpers import sandbox_dump
@@ -241,3 +242,17 @@ def test_the_models_are_rebuilt_after_each_ingest_run_but_not_after_their_own(
     assert after_ingest.run_key == f"after-{runs['servicetitan_reference'].run_id}"
     after_build = _evaluate_refresh_sensor(dbt_warehouse, runs["warehouse_dbt_build"])
     assert isinstance(after_build, dg.SkipReason)
+
+
+def test_dbt_build_waits_for_the_warehouse_write_lock(dbt_warehouse: DbtWarehouse) -> None:
+    results: list[dg.ExecuteInProcessResult] = []
+    selection = [dg.AssetKey(["staging", "stg_business_units"])]
+    with warehouse_write_lock(dbt_warehouse.root):
+        build = threading.Thread(
+            target=lambda: results.append(dbt_warehouse.build_models(asset_selection=selection))
+        )
+        build.start()
+        build.join(timeout=3)
+        assert build.is_alive() and not results  # waiting for the lock another writer holds
+    build.join(timeout=120)
+    assert results and results[0].success
