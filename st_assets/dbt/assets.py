@@ -9,6 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from st_assets.dbt.translator import ServiceTitanDbtTranslator
+from st_resources.entities import ENTITIES
 from st_resources.warehouse import WarehouseResource, warehouse_write_lock
 
 WAREHOUSE_POOL = "warehouse_duckdb"
@@ -27,6 +28,16 @@ def check_same_warehouse(warehouse: WarehouseResource) -> None:
         raise dg.Failure(
             f"ST_WAREHOUSE_DIR ({configured}) differs from the warehouse resource's folder "
             f"({warehouse.root}); point both at the same warehouse"
+        )
+
+
+def require_landed(warehouse: WarehouseResource) -> None:
+    """Fail clearly when an entity has never landed: its ``raw`` view, a dbt source, is missing."""
+    missing = [s.name for s in ENTITIES if not any(warehouse.landing(s.name).rglob("*.parquet"))]
+    if missing:
+        raise dg.Failure(
+            f"no landed data for {', '.join(missing)}: materialize the servicetitan assets "
+            "(jobs servicetitan_reference and servicetitan_changing) before the dbt models"
         )
 
 
@@ -49,6 +60,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         per file, and ingest runs refresh the raw views in the same file.
         """
         check_same_warehouse(warehouse)
+        require_landed(warehouse)
         with warehouse_write_lock(warehouse.root):
             yield from dbt.cli(["build"], context=context).stream()
 

@@ -11,12 +11,13 @@ import time
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
-from st_assets.dbt.assets import check_same_warehouse
+from st_assets.dbt.assets import check_same_warehouse, require_landed
 from st_assets.ingest.assets import asset_key
 from st_assets.ingest.partitions import today_key
 from st_resources.warehouse import WarehouseResource, warehouse_write_lock
@@ -169,7 +170,7 @@ def test_staging_keeps_one_row_per_id_after_a_record_changed_twice_across_partit
 
 
 def test_the_code_location_loads_with_the_dbt_assets_as_one_graph(
-    dbt_manifest: object, monkeypatch: pytest.MonkeyPatch, tmp_path: object
+    dbt_manifest: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     for name, value in {
         "ST_BASE_URL": "http://127.0.0.1:1",
@@ -203,8 +204,13 @@ def test_the_code_location_loads_with_the_dbt_assets_as_one_graph(
     assert any(name.startswith("expression_equals_fct_invoices_total") for name in checks)
 
 
+def test_dbt_refuses_a_warehouse_without_landed_data(tmp_path: Path) -> None:
+    with pytest.raises(dg.Failure, match="no landed data for business_units"):
+        require_landed(WarehouseResource(warehouse_dir=str(tmp_path)))
+
+
 def test_dbt_refuses_a_relative_or_different_warehouse_dir(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     warehouse = WarehouseResource(warehouse_dir=str(tmp_path))
     monkeypatch.setenv("ST_WAREHOUSE_DIR", "data")

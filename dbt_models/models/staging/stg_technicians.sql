@@ -1,4 +1,5 @@
--- Shift times are local wall-clock times of a daily shift; shift_hours is their length.
+-- Shift times are local wall-clock times of a daily shift; shift_hours is their length
+-- (a night shift ends the next day, hence the modulo).
 select
     id as technician_id,
     "userId" as user_id,
@@ -10,7 +11,8 @@ select
     cast("shiftStart" as time) as shift_start,
     cast("shiftEnd" as time) as shift_end,
     cast(
-        date_diff('minute', cast("shiftStart" as time), cast("shiftEnd" as time)) / 60
+        ((date_diff('minute', cast("shiftStart" as time), cast("shiftEnd" as time)) + 1440) % 1440)
+        / 60
         as decimal(18, 2)
     ) as shift_hours,
     {{ money('"hourlyRate"') }} as hourly_rate,
