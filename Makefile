@@ -18,12 +18,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make demo: start the embedded sandbox tenant, run the main job, print what landed
-demo: $(STAMP)
+demo: $(STAMP) dbt-manifest
 	@mkdir -p $(DAGSTER_HOME) $(ST_WAREHOUSE_DIR)
 	$(BIN)/st-demo $(if $(BACKEND),--backend $(BACKEND))
 
 ## make test: lint, types, then every test (sandbox over loopback, real DuckDB, Dagster, PostgreSQL)
-test: $(STAMP)
+test: $(STAMP) dbt-manifest
 	$(BIN)/ruff check .
 	$(BIN)/mypy st_sandbox st_resources st_assets
 	$(BIN)/python -m pytest -q -W ignore::DeprecationWarning
@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/mypy st_sandbox st_resources st_assets
 
 ## make dev: the sandbox and the Dagster UI (http://127.0.0.1:3000) together; Ctrl-C stops both
-dev: $(STAMP)
+dev: $(STAMP) dbt-manifest
 	@mkdir -p $(DAGSTER_HOME) $(ST_WAREHOUSE_DIR)
 	$(BIN)/st-dev
 
@@ -42,6 +42,10 @@ dev: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.sandbox_generation --customers 2000 10000 100000
 	$(BIN)/python -m benchmarks.rate_limit_processes --tenant-limit 20
+
+## make dbt-manifest: parse dbt_models/ into dbt_models/target/manifest.json (the code location loads it)
+dbt-manifest: $(STAMP)
+	$(BIN)/python -m st_assets.dbt.project
 
 clean:
 	rm -rf $(ST_WAREHOUSE_DIR) $(DAGSTER_HOME) dbt_models/target dbt_models/logs

@@ -1,4 +1,5 @@
-"""The code location: a thin assembly of the ingest definitions and the shared resources.
+"""The code location: a thin assembly of the ingest, write-back and dbt definitions and the
+shared resources.
 
 Definitions are built when Dagster loads the location (``@dg.definitions``), not at
 import time; the partition start comes from ``ST_PARTITIONS_START`` then.
@@ -10,6 +11,7 @@ import os
 
 import dagster as dg
 
+from st_assets.dbt.definitions import defs as dbt_defs
 from st_assets.ingest.definitions import defs as ingest_defs
 from st_assets.ingest.partitions import DEFAULT_START
 from st_assets.resources import build_resources
@@ -23,5 +25,6 @@ def defs() -> dg.Definitions:
     return dg.Definitions.merge(
         ingest_defs(start),
         writeback_defs(),
+        dbt_defs(),
         dg.Definitions(resources=build_resources()),
     )

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 import httpx
+import orjson
 import pyotp
 
 from st_sandbox.auth import DEMO_TOTP_SECRET
@@ -67,3 +68,9 @@ def read_all(http: httpx.Client, path: str, **params: Any) -> tuple[list[dict[st
         if not body["hasMore"]:
             return records, body["asOf"]
         query["cursor"] = body["nextCursor"]
+
+
+def sandbox_dump(base_url: str, entity: str) -> list[dict[str, Any]]:
+    """Every record of ``entity`` as the sandbox holds it now (``GET /_sandbox/dump``)."""
+    text = httpx.get(f"{base_url}/_sandbox/dump", params={"entity": entity}, timeout=60).content
+    return [orjson.loads(line) for line in text.splitlines() if line]

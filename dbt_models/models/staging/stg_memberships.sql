@@ -1,0 +1,20 @@
+select
+    id as membership_id,
+    "customerId" as customer_id,
+    "locationId" as location_id,
+    "businessUnitId" as business_unit_id,
+    "membershipTypeId" as membership_type_id,
+    status as membership_status,
+    "followUpStatus" as follow_up_status,
+    {{ utc('"from"') }} as starts_at,
+    {{ utc('"to"') }} as ends_at,
+    {{ utc('"nextScheduledBillDate"') }} as next_scheduled_bill_at,
+    "billingFrequency" as billing_frequency,
+    {{ utc('"cancellationDate"') }} as cancelled_at,
+    {{ utc('"followUpOn"') }} as follow_up_at,
+    duration as duration_months,
+    {{ money('"initialDeferredRevenue"') }} as initial_deferred_revenue,
+    active as is_active,
+    {{ utc('"createdOn"') }} as created_at,
+    {{ utc('"modifiedOn"') }} as modified_at
+from {{ latest_version('memberships') }}

@@ -1,0 +1,14 @@
+select
+    id as sku_id,
+    code as sku_code,
+    "displayName" as display_name,
+    description,
+    {{ money('price') }} as price,
+    {{ money('"memberPrice"') }} as member_price,
+    {{ money('cost') }} as cost,
+    taxable as is_taxable,
+    "unitOfMeasure" as unit_of_measure,
+    active as is_active,
+    {{ utc('"createdOn"') }} as created_at,
+    {{ utc('"modifiedOn"') }} as modified_at
+from {{ latest_version('pricebook_materials') }}

@@ -1,0 +1,15 @@
+select
+    id as sku_id,
+    code as sku_code,
+    "displayName" as display_name,
+    description,
+    {{ money('price') }} as price,
+    {{ money('"memberPrice"') }} as member_price,
+    {{ money('cost') }} as cost,
+    taxable as is_taxable,
+    cast(hours as decimal(18, 4)) as hours,
+    "businessUnitId" as business_unit_id,
+    active as is_active,
+    {{ utc('"createdOn"') }} as created_at,
+    {{ utc('"modifiedOn"') }} as modified_at
+from {{ latest_version('pricebook_services') }}

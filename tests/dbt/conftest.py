@@ -1,0 +1,102 @@
+"""A warehouse with the sandbox's whole history landed once per session through the real
+ingest assets, and the dbt models built on it through Dagster.
+
+The sandbox keeps 60 days of history so the full landing stays small; with every record
+landed, every parent exists, so the cross-entity dbt tests (relationships, payment
+reconciliation) run at severity ``error`` here (ST_DBT_CROSS_ENTITY_SEVERITY).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from st_assets.dbt.definitions import BUILD_JOB
+from st_assets.dbt.definitions import defs as dbt_defs
+from st_assets.dbt.project import prepare_manifest
+from st_assets.ingest.definitions import defs as ingest_defs
+from st_assets.ingest.partitions import today_key
+from st_sandbox.config import SandboxConfig
+from st_sandbox.server import SandboxServer
+from tests.assets.conftest import resources_for
+
+HISTORY_DAYS = 60
+
+
+@dataclass
+class DbtWarehouse:
+    """The session's sandbox, warehouse folder, definitions, instance and first build."""
+
+    sandbox: SandboxServer
+    root: Path
+    defs: dg.Definitions
+    instance: dg.DagsterInstance
+    first_day: str
+    build: dg.ExecuteInProcessResult
+
+    @property
+    def database(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    def land(self, job: str, **kwargs: object) -> None:
+        """Run an ingest job (or part of it) and require success."""
+        result = self.defs.resolve_job_def(job).execute_in_process(
+            instance=self.instance, raise_on_error=False, **kwargs
+        )
+        assert result.success, f"{job} failed"
+
+    def build_models(self, **kwargs: object) -> dg.ExecuteInProcessResult:
+        """``dbt build`` through Dagster (all models, or ``asset_selection``)."""
+        return self.defs.resolve_job_def(BUILD_JOB).execute_in_process(
+            instance=self.instance, raise_on_error=False, **kwargs
+        )
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """The dbt manifest, prepared the way ``make dbt-manifest`` does."""
+    return prepare_manifest()
+
+
+@pytest.fixture(scope="session")
+def dbt_warehouse(
+    dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DbtWarehouse]:
+    """The whole sandbox history landed, then ``dbt build`` run once (see module doc)."""
+    root = tmp_path_factory.mktemp("dbt") / "warehouse"
+    root.mkdir()
+    server = SandboxServer(
+        SandboxConfig(seed=11, customers=300, rate_limit=0, history_days=HISTORY_DAYS)
+    ).start()
+    first_day = (datetime.now(UTC) - timedelta(days=HISTORY_DAYS + 1)).date().isoformat()
+    defs = dg.Definitions.merge(
+        ingest_defs(first_day),
+        dbt_defs(),
+        dg.Definitions(resources=resources_for(server.base_url, root)),
+    )
+    with (
+        pytest.MonkeyPatch.context() as env,
+        dg.instance_for_test() as instance,
+    ):
+        # dbt reads the warehouse folder and the test severity from the environment.
+        env.setenv("ST_WAREHOUSE_DIR", str(root))
+        env.setenv("ST_DBT_CROSS_ENTITY_SEVERITY", "error")
+        warehouse = DbtWarehouse(server, root, defs, instance, first_day, build=None)  # type: ignore[arg-type]
+        warehouse.land("servicetitan_reference")
+        warehouse.land(
+            "servicetitan_changing",
+            tags={
+                "dagster/asset_partition_range_start": first_day,
+                "dagster/asset_partition_range_end": today_key(),
+            },
+        )
+        warehouse.build = warehouse.build_models()
+        try:
+            yield warehouse
+        finally:
+            server.stop()
