@@ -81,6 +81,7 @@ class Row:
     peak_rss_mb: float | None = None
     note: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    failed: bool = False
 
     @property
     def records_per_second(self) -> float | None:
@@ -156,13 +157,21 @@ class Bench:
         done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
         wall = time.perf_counter() - started
         if done.returncode != 0:
-            raise RuntimeError(
-                f"workload {name} failed ({done.returncode}):\n{done.stderr[-4000:]}"
-            )
+            raise RuntimeError(failure(name, done.returncode, done.stderr))
         out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         out["calls"] = self.requests() - before
         out["process_seconds"] = wall
         return out
+
+
+def failure(name: str, returncode: int, stderr: str) -> str:
+    """One line saying why a workload process failed (a table cell, no newlines)."""
+    if returncode == -9:
+        why = "killed by SIGKILL (the kernel's OOM killer, if dmesg says so)"
+    else:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        why = f"exit {returncode}: {lines[-1] if lines else 'no output'}"
+    return f"workload {name} {why}".replace("|", "/")
 
 
 Scenario = Callable[[Bench], list[Row]]
@@ -281,6 +290,11 @@ def table(report: dict[str, Any]) -> str:
         calls = _fmt(r["calls"], "d")
         if floor:
             calls += f" ({floor['calls']})"
+        if r.get("failed"):
+            lines.append(
+                f"| {r['scenario']} | {r['tool']} | failed | {floor_cell} | – | – | – | – | – | {r['note']} |"
+            )
+            continue
         lines.append(
             f"| {r['scenario']} | {r['tool']} | {r['seconds']:.2f} | {floor_cell} | "
             f"{_fmt(r['floor_ratio'], '.2f')} | {calls} | {_fmt(r['records'], 'd')} | "

@@ -67,7 +67,7 @@ def backfill(bench: Bench) -> list[Row]:
     try:
         peer = bench.workload("dlt-backfill", work=bench.work / "dlt")
     except (RuntimeError, ValueError) as exc:
-        rows.append(Row("1 full backfill", "dlt (peer)", 0.0, floor, note=f"failed: {exc}"[:300]))
+        rows.append(Row("1 full backfill", "dlt (peer)", 0.0, floor, note=str(exc), failed=True))
         return rows
     time_ratio = peer["seconds"] / ours["seconds"]
     memory_ratio = peer["peak_rss_mb"] / ours["peak_rss_mb"]

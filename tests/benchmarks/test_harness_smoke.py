@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks import scenarios  # noqa: F401  (registers the scenarios)
 from benchmarks.floor import backfill_floor
-from benchmarks.harness import PENDING, SCENARIOS, Settings, markdown, run, table
+from benchmarks.harness import PENDING, SCENARIOS, Settings, failure, markdown, run, table
 
 SMALL = Settings(
     customers=300,
@@ -85,3 +85,9 @@ def test_report_is_json_and_markdown_with_pending_scenarios(report: dict, tmp_pa
     assert "| 1 full backfill | ours |" in text
     assert "| dbt_build | – | pending |" in text and "shared" in text
     assert table(report).count("\n") == len(report["rows"]) + len(PENDING) + 1
+
+
+def test_a_failed_workload_is_one_table_cell_naming_the_cause() -> None:
+    assert "SIGKILL" in failure("dlt-backfill", -9, "")
+    text = failure("x", 1, "Traceback\n  line\nValueError: a | b\n")
+    assert text == "workload x exit 1: ValueError: a / b"
