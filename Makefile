@@ -7,7 +7,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export ST_WAREHOUSE_DIR ?= $(CURDIR)/data
 
-.PHONY: install demo test lint dev bench dbt-manifest clean
+.PHONY: install demo test lint dev bench bench-generation bench-rate-limit dbt-manifest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,16 @@ dev: $(STAMP) dbt-manifest
 	@mkdir -p $(DAGSTER_HOME) $(ST_WAREHOUSE_DIR)
 	$(BIN)/st-dev
 
-## make bench: sandbox generation time and the 429s of 1, 2 and 4 processes sharing a tenant
+## make bench: throughput against the rate-limit floor and against dlt (writes benchmarks/RESULTS.md)
 bench: $(STAMP)
+	$(BIN)/pip install $(PIP_QUIET) -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+## make bench-generation / bench-rate-limit: sandbox generation time; 429s of processes sharing a tenant
+bench-generation: $(STAMP)
 	$(BIN)/python -m benchmarks.sandbox_generation --customers 2000 10000 100000
+
+bench-rate-limit: $(STAMP)
 	$(BIN)/python -m benchmarks.rate_limit_processes --tenant-limit 20
 
 ## make dbt-manifest: parse dbt_models/ into dbt_models/target/manifest.json (the code location loads it)

@@ -590,6 +590,7 @@ def create_app(tenant: Tenant) -> FastAPI:
                 "throttled": tenant.limiter.throttled,
                 "faults": tenant.faults.settings_dict(),
                 "events": len(tenant.store.events),
+                "records": {name: len(t.records) for name, t in tenant.store.tables.items()},
             }
         )
 

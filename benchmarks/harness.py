@@ -1,0 +1,350 @@
+"""The benchmark harness: a registry of scenarios run in order against one sandbox
+subprocess, each measured workload in its own process, every result set against its
+floor, and the report written as ``RESULTS.md`` and JSON.
+
+A scenario is one function ``(Bench) -> list[Row]`` registered with ``@scenario``; it
+may read what earlier scenarios left in ``bench.state`` (the incremental sync reuses
+the backfill's warehouse). Adding one (``dbt build``, write-back latency) is one
+decorated function in ``benchmarks/scenarios.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.floor import Floor, LatencyModel
+from st_sandbox.config import SandboxConfig
+from st_sandbox.server import SandboxProcess
+
+# Dagster records one "planned" event per partition of a single-run backfill unless told
+# to record the range as one event (1,096 partitions x 11 assets = 12k SQLite commits
+# before the first request). The trade-off (partitions of a failed run are not marked
+# failed) suits backfills; deployments set the same variable (RESULTS.md says so).
+WORKLOAD_ENV = {
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+    "PYTHONWARNINGS": "ignore",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the run is measured against (printed with the results)."""
+
+    customers: int = 100_000
+    rate_limit: float = 60.0
+    latency_ms: float = 50.0
+    latency_per_record_us: float = 20.0
+    history_days: int = 1095
+    changes: tuple[int, ...] = (1000, 4000)
+    page_size: int = 1000
+    seed: int = 7
+
+    @property
+    def latency(self) -> LatencyModel:
+        return LatencyModel(self.latency_ms, self.latency_per_record_us)
+
+    def sandbox_config(self) -> SandboxConfig:
+        return SandboxConfig(
+            seed=self.seed,
+            customers=self.customers,
+            history_days=self.history_days,
+            rate_limit=self.rate_limit,
+            latency_ms=self.latency_ms,
+            latency_per_record_us=self.latency_per_record_us,
+            log_requests=False,
+        )
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    scenario: str
+    tool: str
+    seconds: float
+    floor: Floor | None = None
+    calls: int | None = None
+    records: int | None = None
+    peak_rss_mb: float | None = None
+    note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    failed: bool = False
+
+    @property
+    def records_per_second(self) -> float | None:
+        return self.records / self.seconds if self.records and self.seconds > 0 else None
+
+    @property
+    def floor_ratio(self) -> float | None:
+        return self.floor.ratio(self.seconds) if self.floor else None
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["records_per_second"] = self.records_per_second
+        out["floor"] = (
+            {
+                **asdict(self.floor),
+                "seconds": self.floor.seconds,
+                "bound_by": self.floor.bound_by,
+            }
+            if self.floor
+            else None
+        )
+        out["floor_ratio"] = self.floor_ratio
+        return out
+
+
+@dataclass
+class Bench:
+    """One benchmark run: its settings, the sandbox, a scratch folder and shared state."""
+
+    settings: Settings
+    base_url: str
+    work: Path
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def stats(self) -> dict[str, Any]:
+        """The sandbox's counters (``GET /_sandbox/stats``: not counted as a request)."""
+        body: dict[str, Any] = httpx.get(f"{self.base_url}/_sandbox/stats", timeout=60).json()
+        return body
+
+    def requests(self) -> int:
+        """Requests the sandbox answered so far (every status, 429s included)."""
+        return int(self.stats()["requests"].get("requests", 0))
+
+    def activity(self, steps: int) -> int:
+        """Make ``steps`` business changes in the sandbox; returns the events they wrote."""
+        events = 0
+        while steps > 0:
+            chunk = min(steps, 10_000)
+            answer = httpx.post(
+                f"{self.base_url}/_sandbox/activity", json={"steps": chunk}, timeout=600
+            )
+            answer.raise_for_status()
+            events += int(answer.json()["events"])
+            steps -= chunk
+        return events
+
+    def first_day(self) -> str:
+        """The first daily partition holding sandbox history."""
+        start = datetime.now(UTC) - timedelta(days=self.settings.history_days)
+        return start.date().isoformat()
+
+    def workload(self, name: str, *args: str, work: Path | None = None) -> dict[str, Any]:
+        """Run ``benchmarks.workloads <name>`` in a fresh process; its JSON line, plus the
+        sandbox requests it made (``calls``) and its wall time seen from here."""
+        cmd = [sys.executable, "-m", "benchmarks.workloads", name]
+        if work is not None:
+            work.mkdir(parents=True, exist_ok=True)
+            cmd += ["--base-url", self.base_url, "--work", str(work)]
+            cmd += ["--rate", f"{self.settings.rate_limit:g}", *args]
+        before = self.requests()
+        started = time.perf_counter()
+        env = {**os.environ, **WORKLOAD_ENV}
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(failure(name, done.returncode, done.stderr))
+        out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        out["calls"] = self.requests() - before
+        out["process_seconds"] = wall
+        return out
+
+
+def failure(name: str, returncode: int, stderr: str) -> str:
+    """One line saying why a workload process failed (a table cell, no newlines)."""
+    if returncode == -9:
+        why = "killed by SIGKILL (the kernel's OOM killer, if dmesg says so)"
+    else:
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        why = f"exit {returncode}: {lines[-1] if lines else 'no output'}"
+    return f"workload {name} {why}".replace("|", "/")
+
+
+Scenario = Callable[[Bench], list[Row]]
+
+
+@dataclass(frozen=True)
+class Registered:
+    name: str
+    title: str
+    run: Scenario
+
+
+SCENARIOS: dict[str, Registered] = {}
+# Scenarios of the issue that wait for other work; listed as pending, never faked.
+PENDING: dict[str, str] = {}
+
+
+def scenario(name: str, title: str) -> Callable[[Scenario], Scenario]:
+    """Register a scenario; scenarios run in the order they are registered."""
+
+    def register(fn: Scenario) -> Scenario:
+        SCENARIOS[name] = Registered(name, title, fn)
+        return fn
+
+    return register
+
+
+def machine() -> dict[str, Any]:
+    """Where the numbers were taken."""
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+        info["cpu"] = cpu
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+        info["memory_gib"] = round(mem_kb / 1024**2, 1)
+        info["load_average"] = os.getloadavg()
+    except (OSError, StopIteration):
+        pass
+    return info
+
+
+def run(
+    settings: Settings,
+    names: list[str] | None = None,
+    work: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Start the sandbox, run the scenarios (all by default) and return the report."""
+    selected = [SCENARIOS[n] for n in (names or list(SCENARIOS))]
+    work = work or Path(tempfile.mkdtemp(prefix="st-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = []
+    log(
+        f"Starting the sandbox: {settings.customers} customers, {settings.rate_limit:g} requests/s, "
+        f"latency {settings.latency_ms:g} ms + {settings.latency_per_record_us:g} µs/record..."
+    )
+    started = time.perf_counter()
+    with SandboxProcess(settings.sandbox_config(), log_file=work / "sandbox.log") as sandbox:
+        bench = Bench(settings, sandbox.base_url, work)
+        counts = bench.stats()["records"]
+        log(
+            f"Sandbox ready in {time.perf_counter() - started:.0f} s: "
+            f"{sum(counts.values())} records in {len(counts)} entities"
+        )
+        for registered in selected:
+            log(f"Running {registered.name}: {registered.title}...")
+            new = registered.run(bench)
+            for row in new:
+                log("  " + one_line(row))
+            rows += new
+    return {
+        "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "settings": asdict(settings),
+        "sandbox_records": counts,
+        "rows": [row.as_json() for row in rows],
+        "pending": dict(PENDING),
+    }
+
+
+def one_line(row: Row) -> str:
+    ratio = f"{row.floor_ratio:.2f}x floor" if row.floor_ratio else "no floor"
+    return f"{row.scenario} [{row.tool}] {row.seconds:.1f} s, {ratio}" + (
+        f", {row.note}" if row.note else ""
+    )
+
+
+def _fmt(value: float | int | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+TABLE_HEADER = (
+    "| scenario | tool | seconds | floor s (bound) | × floor | API calls (floor) | records | records/s | peak RSS MB | note |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+)
+
+
+def table(report: dict[str, Any]) -> str:
+    """The results as a Markdown table (also what ``make bench`` prints)."""
+    lines = [TABLE_HEADER]
+    for r in report["rows"]:
+        floor = r["floor"]
+        floor_cell = f"{floor['seconds']:.1f} ({floor['bound_by']})" if floor else "–"
+        calls = _fmt(r["calls"], "d")
+        if floor:
+            calls += f" ({floor['calls']})"
+        if r.get("failed"):
+            lines.append(
+                f"| {r['scenario']} | {r['tool']} | failed | {floor_cell} | – | – | – | – | – | {r['note']} |"
+            )
+            continue
+        lines.append(
+            f"| {r['scenario']} | {r['tool']} | {r['seconds']:.2f} | {floor_cell} | "
+            f"{_fmt(r['floor_ratio'], '.2f')} | {calls} | {_fmt(r['records'], 'd')} | "
+            f"{_fmt(r['records_per_second'], ',.0f')} | {_fmt(r['peak_rss_mb'], '.0f')} | {r['note']} |"
+        )
+    for name, why in report["pending"].items():
+        lines.append(f"| {name} | – | pending | – | – | – | – | – | – | {why} |")
+    return "\n".join(lines)
+
+
+def markdown(report: dict[str, Any], command: str, shared_machine: bool) -> str:
+    """``RESULTS.md``: the table, the machine and the settings."""
+    s = report["settings"]
+    m = report["machine"]
+    warning = (
+        "\n> Taken on a **shared** machine (other jobs were running): treat times as upper "
+        "bounds and re-run `make bench` on a quiet machine for reference numbers.\n"
+        if shared_machine
+        else ""
+    )
+    return f"""# Benchmark results
+
+Written by `{command}` at {report["taken_at"]}. Do not edit by hand: re-run it.
+{warning}
+{table(report)}
+
+- **floor**: the shortest time the tenant allows: `calls ÷ requests/s` plus one answer,
+  or the chain of latencies that must follow each other, whichever is longer
+  (`benchmarks/floor.py`). `× floor` is our time divided by it (target ≤ 1.25 for the
+  full backfill). API calls are counted by the sandbox, 429s included.
+- **peak RSS** is the measured process's own peak (the sandbox runs in another process).
+
+## Settings
+
+| setting | value |
+|---|---|
+| customers | {s["customers"]:,} ({sum(report["sandbox_records"].values()):,} records) |
+| rate limit | {s["rate_limit"]:g} requests/s per session |
+| latency | {s["latency_ms"]:g} ms per call + {s["latency_per_record_us"]:g} µs per record |
+| history | {s["history_days"]} days (daily partitions) |
+| page size | {s["page_size"]} (ours and the peer) |
+| incremental changes N | {", ".join(str(n) for n in s["changes"])} |
+| seed | {s["seed"]} |
+
+## Machine
+
+| | |
+|---|---|
+| CPU | {m.get("cpu", "?")} × {m.get("cpus", "?")} |
+| memory | {m.get("memory_gib", "?")} GiB |
+| Python | {m["python"]} on {m["platform"]} |
+| load average at the end | {", ".join(f"{x:.2f}" for x in m.get("load_average", ()))} |
+"""

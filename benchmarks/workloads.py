@@ -1,0 +1,310 @@
+"""The measured workloads, each run in its own process so that its peak RSS is its own
+(the sandbox runs in another process too). Each prints one JSON line, its measurements.
+
+    python -m benchmarks.workloads ours-backfill --base-url URL --work DIR --first-day D --rate R
+    python -m benchmarks.workloads ours-incremental --base-url URL --work DIR --rate R
+    python -m benchmarks.workloads dlt-backfill --base-url URL --work DIR --rate R
+    python -m benchmarks.workloads load-location
+    python -m benchmarks.workloads import-dagster
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+PAGE_SIZE = 1000  # the resource's default, and the peer's: both pay the same calls
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _point_at(base_url: str, work: Path, rate: float) -> None:
+    """Environment of the code location: the sandbox, our warehouse and Dagster home."""
+    from st_assets.demo import ensure_dagster_home, sandbox_env
+
+    os.environ.update(sandbox_env(base_url))
+    os.environ["ST_WAREHOUSE_DIR"] = str(work / "warehouse")
+    os.environ["DAGSTER_HOME"] = str(work / "dagster_home")
+    os.environ["ST_RATE_LIMIT"] = str(rate)
+    ensure_dagster_home()
+
+
+def _definitions(first_day: str) -> Any:
+    import dagster as dg
+
+    from st_assets.ingest.definitions import defs as ingest_defs
+    from st_assets.resources import build_resources
+
+    return dg.Definitions.merge(
+        ingest_defs(start_date=first_day), dg.Definitions(resources=build_resources())
+    )
+
+
+def count_rows(database: Path, schema: str, tables: list[str]) -> dict[str, int]:
+    """Rows of each ``schema.table`` of a DuckDB file (missing tables count 0)."""
+    import duckdb
+
+    out: dict[str, int] = {}
+    with duckdb.connect(str(database), read_only=True) as con:
+        present = {
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                [schema],
+            ).fetchall()
+        }
+        for table in tables:
+            row = (
+                con.execute(f"SELECT count(*) FROM {schema}.{table}").fetchone()
+                if table in present
+                else None
+            )
+            out[table] = int(row[0]) if row else 0
+    return out
+
+
+def _client_metrics() -> dict[str, float]:
+    """Metrics of the process-wide client the assets used."""
+    from st_assets.resources import build_resources
+
+    resource = build_resources()["servicetitan"].process_config_and_initialize()
+    return dict(resource.get_client().metrics.snapshot())
+
+
+def ours_backfill(
+    base_url: str, work: Path, first_day: str, last_day: str, rate: float
+) -> dict[str, Any]:
+    """Every entity through the real ingest path: the reference job, then one ranged
+    backfill run of every partitioned entity over ``first_day..last_day``."""
+    _point_at(base_url, work, rate)
+    import dagster as dg
+
+    from st_resources.entities import ENTITIES
+
+    defs = _definitions(first_day)
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        for job, tags in (
+            ("servicetitan_reference", {}),
+            (
+                "servicetitan_changing",
+                {
+                    "dagster/asset_partition_range_start": first_day,
+                    "dagster/asset_partition_range_end": last_day,
+                },
+            ),
+        ):
+            t0 = time.perf_counter()
+            result = defs.resolve_job_def(job).execute_in_process(
+                instance=instance, tags=tags, run_config=QUIET
+            )
+            if not result.success:
+                raise SystemExit(f"{job} failed")
+            phases[job] = time.perf_counter() - t0
+            phases.update(_step_seconds(instance, result.run_id))
+    seconds = time.perf_counter() - started
+    rows = count_rows(work / "warehouse" / "warehouse.duckdb", "raw", [s.name for s in ENTITIES])
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "rows": rows,
+        "phases": phases,
+        "client": _client_metrics(),
+    }
+
+
+def _step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Seconds of each step of a run (from its event log), keyed ``step:<name>``."""
+    import dagster as dg
+
+    starts: dict[str, float] = {}
+    out: dict[str, float] = {}
+    for record in instance.all_logs(
+        run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+    ):
+        step = record.step_key or "?"
+        if record.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+            starts[step] = record.timestamp
+        elif step in starts:
+            out[f"step:{step}"] = record.timestamp - starts[step]
+    return out
+
+
+def ours_incremental(base_url: str, work: Path, first_day: str, rate: float) -> dict[str, Any]:
+    """The change-feed sensor, ticked until it has no more changes, and the runs it asks
+    for (today's partition of every changed entity), as the daemon would do them."""
+    _point_at(base_url, work, rate)
+    import dagster as dg
+
+    from st_assets.ingest.sensors import change_feed
+
+    defs = _definitions(first_day)
+    cursor_file = work / "sensor_cursor"
+    cursor = cursor_file.read_text().strip() if cursor_file.exists() else None
+    resources = {"servicetitan": defs.resources["servicetitan"]}
+    before = _client_metrics()
+    started = time.perf_counter()
+    runs = 0
+    job = defs.resolve_job_def("servicetitan_changing")
+    with dg.DagsterInstance.get() as instance:
+        while True:
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+            outcome = change_feed(context)
+            assert isinstance(outcome, dg.SensorResult)
+            cursor = outcome.cursor
+            if not outcome.run_requests:
+                break
+            for request in outcome.run_requests:
+                result = job.execute_in_process(
+                    instance=instance,
+                    partition_key=request.partition_key,
+                    asset_selection=list(request.asset_selection or []),
+                    tags=request.tags,
+                    run_config=QUIET,
+                )
+                if not result.success:
+                    raise SystemExit("incremental run failed")
+                runs += 1
+    seconds = time.perf_counter() - started
+    if cursor:
+        cursor_file.write_text(cursor)
+    after = _client_metrics()
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "runs": runs,
+        "client": {k: after[k] - before.get(k, 0) for k in after},
+    }
+
+
+def dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
+    """The peer: dlt's ``rest_api`` source over every entity into DuckDB, logged in as the
+    same user (the login is one call pair; the bearer token is handed to dlt)."""
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+    import dlt
+    from dlt.sources.rest_api import rest_api_source
+    from pydantic import SecretStr
+
+    from st_resources.client import ServiceTitanClient
+    from st_resources.entities import ENTITIES
+    from st_resources.settings import ClientSettings
+    from st_sandbox.auth import DEMO_TOTP_SECRET
+
+    started = time.perf_counter()
+    settings = ClientSettings(
+        base_url=base_url,
+        username="demo",
+        password=SecretStr("demo-password"),
+        totp_secret=SecretStr(DEMO_TOTP_SECRET),
+        rate_limit=rate,
+    )
+    with ServiceTitanClient(settings) as client:
+        token = client.auth.token()
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": base_url,
+                "auth": {"type": "bearer", "token": token},
+                "paginator": {
+                    "type": "cursor",
+                    "cursor_path": "nextCursor",
+                    "cursor_param": "cursor",
+                },
+            },
+            "resource_defaults": {
+                "write_disposition": "replace",
+                "parallelized": True,
+                "endpoint": {"params": {"pageSize": PAGE_SIZE}, "data_selector": "data"},
+            },
+            "resources": [
+                {"name": spec.name, "endpoint": {"path": spec.path}} for spec in ENTITIES
+            ],
+        }
+    )
+    database = work / "dlt.duckdb"
+    pipeline = dlt.pipeline(
+        pipeline_name="st_peer",
+        destination=dlt.destinations.duckdb(str(database)),
+        dataset_name="raw",
+        pipelines_dir=str(work / "dlt_pipelines"),
+    )
+    pipeline.run(source)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "rows": count_rows(database, "raw", [s.name for s in ENTITIES]),
+    }
+
+
+def load_location() -> dict[str, Any]:
+    """Import the code location and build its definitions, as a code server does."""
+    started = time.perf_counter()
+    import st_assets.definitions as location
+
+    imported = time.perf_counter() - started
+    defs = location.defs()
+    repo = defs.get_repository_def()
+    repo.load_all_definitions()
+    return {
+        "seconds": time.perf_counter() - started,
+        "import_seconds": imported,
+        "assets": len(list(repo.asset_graph.get_all_asset_keys())),
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def import_dagster() -> dict[str, Any]:
+    """The floor of loading any code location: importing Dagster itself."""
+    started = time.perf_counter()
+    import dagster  # noqa: F401
+
+    return {"seconds": time.perf_counter() - started, "peak_rss_mb": peak_rss_mb()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "workload",
+        choices=[
+            "ours-backfill",
+            "ours-incremental",
+            "dlt-backfill",
+            "load-location",
+            "import-dagster",
+        ],
+    )
+    parser.add_argument("--base-url")
+    parser.add_argument("--work", type=Path)
+    parser.add_argument("--first-day")
+    parser.add_argument("--last-day")
+    parser.add_argument("--rate", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    if args.workload == "ours-backfill":
+        out = ours_backfill(args.base_url, args.work, args.first_day, args.last_day, args.rate)
+    elif args.workload == "ours-incremental":
+        out = ours_incremental(args.base_url, args.work, args.first_day, args.rate)
+    elif args.workload == "dlt-backfill":
+        out = dlt_backfill(args.base_url, args.work, args.rate)
+    elif args.workload == "load-location":
+        out = load_location()
+    else:
+        out = import_dagster()
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
