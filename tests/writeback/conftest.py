@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from st_assets.ingest.definitions import defs as ingest_defs
+from st_assets.resources import build_resources
 from st_assets.writeback.definitions import defs as writeback_defs
 from st_resources.resource import ServiceTitanResource
 from st_resources.warehouse import WarehouseResource
@@ -87,7 +88,8 @@ class Harness:
     instance: dg.DagsterInstance
     tmp: Path
     user: str = "demo"
-    # "v2": the official API as the demo app with every scope ("v2-readonly": read scopes).
+    # "v2": the official API as the demo app with every scope ("v2-readonly": read scopes);
+    # "env": the code location's own wiring from ST_* variables (st_assets/resources.py).
     backend: str = "session"
     api_options: dict[str, Any] = field(default_factory=dict)
     cursors: dict[str, str | None] = field(default_factory=dict)
@@ -99,6 +101,8 @@ class Harness:
 
     def api(self) -> ServiceTitanResource:
         """The ServiceTitan resource of this harness's backend."""
+        if self.backend == "env":
+            return build_resources()["servicetitan"]  # type: ignore[no-any-return]
         if self.backend.startswith("v2"):
             app = 1 if self.backend == "v2-readonly" else 0
             return v2_resource(  # type: ignore[no-any-return]
