@@ -528,28 +528,50 @@ class ServiceTitanV2Client(ServiceTitanClient):
             for k in ("start", "end", "arrivalWindowStart", "arrivalWindowEnd")
             if body.get(k)
         }
+        # v2 splits one dispatch into several calls; when a later one is refused (409
+        # double booking), the earlier ones are undone so a refused dispatch changes nothing.
+        undo: list[tuple[str, str, dict[str, Any]]] = []
+        reschedule = self._path(V2_PATHS["appointments"], f"appointments/{appt['id']}/reschedule")
         if any(
             _time(str(v)) != _time(str(appt.get(k) or v)) or appt.get(k) is None
             for k, v in window.items()
         ):
             self._send_write(
-                "PATCH",
-                self._path(V2_PATHS["appointments"], f"appointments/{appt['id']}/reschedule"),
-                {"start": appt["start"], "end": appt["end"], **window},
+                "PATCH", reschedule, {"start": appt["start"], "end": appt["end"], **window}
             )
+            original = {
+                k: appt.get(k) for k in ("start", "end", "arrivalWindowStart", "arrivalWindowEnd")
+            }
+            undo.append(("PATCH", reschedule, {k: v for k, v in original.items() if v}))
         if body.get("technicianIds") is not None:
             wanted = [int(t) for t in body["technicianIds"]]
             held = [a["technicianId"] for a in appt["assignments"] if a.get("active", True)]
-            for action, techs in (
-                ("unassign-technicians", [t for t in held if t not in wanted]),
-                ("assign-technicians", [t for t in wanted if t not in held]),
-            ):
-                if techs:
-                    self._send_write(
-                        "POST",
-                        self._path(ASSIGNMENTS, f"appointment-assignments/{action}"),
-                        {"jobAppointmentId": appt["id"], "technicianIds": techs},
-                    )
+            try:
+                for action, opposite, techs in (
+                    (
+                        "unassign-technicians",
+                        "assign-technicians",
+                        [t for t in held if t not in wanted],
+                    ),
+                    (
+                        "assign-technicians",
+                        "unassign-technicians",
+                        [t for t in wanted if t not in held],
+                    ),
+                ):
+                    if techs:
+                        change = {"jobAppointmentId": appt["id"], "technicianIds": techs}
+                        self._send_write(
+                            "POST",
+                            self._path(ASSIGNMENTS, f"appointment-assignments/{action}"),
+                            change,
+                        )
+                        path = self._path(ASSIGNMENTS, f"appointment-assignments/{opposite}")
+                        undo.append(("POST", path, change))
+            except ConflictError:
+                for method, path, change in reversed(undo):
+                    self._send_write(method, path, change)
+                raise
         return Appointment.model_validate(self._appointment(appt["id"]))
 
     def create_invoice(self, job_id: int, body: dict[str, Any], *, idempotency_key: str) -> Invoice:
