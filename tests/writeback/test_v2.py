@@ -285,6 +285,12 @@ def test_v2_cli_checks_the_tenant_and_the_code_locations_jobs_write_through_v2(
     assert [r.success for r in harness.tick_and_run()] == [True]
     assert harness.queue.get(request_id).status == "succeeded"
     assert invoice_items(server, job["invoiceId"])[-1]["description"] == "Fan"
+    # Auto-invoice bills from estimates with discounts and tax zones: session API only.
+    auto = (
+        harness.defs().resolve_job_def("auto_invoice").execute_in_process(instance=harness.instance)
+    )
+    assert auto.success and auto.output_for_node("submit_auto_invoices") == 0
+    assert harness.queue.recent(kind="invoice") == [harness.queue.get(request_id)]
 
     monkeypatch.delenv("ST_APP_KEY")
     assert submit(job["id"]) == 2
