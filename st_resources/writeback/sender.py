@@ -4,9 +4,11 @@ The request id is the Idempotency-Key: a retry of the op after a transient error
 run re-executed after it died between the API call and the recorded outcome, sends the
 same body with the same key, and the API replays its first answer instead of writing
 again. The official v2 API has no keys: its client looks before it writes, so the
-re-executed run finds the change in place and sends nothing (``replayed``). Outcomes: 2xx → ``succeeded``; 409 → ``conflict`` (not retried); 400/403/404/412/
-422, and an operation the backend does not have (v2: creating jobs, status moves,
-payments) → ``rejected``; transient errors → retried by the op's RetryPolicy, then ``failed``.
+re-executed run finds the change in place and sends nothing (``replayed``).
+
+Outcomes: 2xx → ``succeeded``; 409 → ``conflict`` (not retried); 400/403/404/412/422,
+and an operation the backend does not have (v2: booking jobs, status moves, payments)
+→ ``rejected``; transient errors → retried by the op's RetryPolicy, then ``failed``.
 """
 
 from __future__ import annotations
