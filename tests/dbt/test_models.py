@@ -271,8 +271,8 @@ def test_the_models_build_unchanged_on_data_landed_through_the_v2_backend(
     # Small and short: the point is that v2's records fit the same staging models.
     root = tmp_path / "warehouse"
     root.mkdir()
-    config = SandboxConfig(seed=5, customers=120, rate_limit=0, history_days=20)
-    with landed_and_built(root, config, 20, backend="v2") as warehouse:
+    config = SandboxConfig(seed=5, customers=60, rate_limit=0, history_days=10)
+    with landed_and_built(root, config, 10, backend="v2") as warehouse:
         result = warehouse.build
         assert result.success
         checks = _checks(result)
