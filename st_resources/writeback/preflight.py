@@ -37,6 +37,8 @@ def tenant_check(client: ServiceTitanClient) -> Callable[[str, Payload], None]:
     """A ``check`` for ``WriteQueue.submit`` that reads the tenant through ``client``."""
 
     def check(kind: str, payload: Payload) -> None:
+        if isinstance(client, ServiceTitanV2Client):
+            _v2_operation_check(kind, payload)
         if isinstance(payload, DispatchPayload | InvoicePayload):
             job = read_job(client, payload.job_id)
             if isinstance(payload, InvoicePayload):
@@ -54,6 +56,20 @@ def tenant_check(client: ServiceTitanClient) -> Callable[[str, Payload], None]:
                     )
 
     return check
+
+
+def _v2_operation_check(kind: str, payload: Payload) -> None:
+    """Refuse up front what the official v2 API has no operation for."""
+    if kind == "create_job":
+        raise PayloadError(
+            "the official v2 API has no operation for booking a job here: book it in "
+            "ServiceTitan, or use the session API backend"
+        )
+    if isinstance(payload, DispatchPayload) and payload.status is not None:
+        raise PayloadError(
+            "the official v2 API cannot move an appointment's status: drop the status (the "
+            "dispatch then sets technicians and window) or use the session API backend"
+        )
 
 
 def _v2_invoice_check(job: Job, payload: InvoicePayload) -> None:

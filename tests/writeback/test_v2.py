@@ -292,6 +292,10 @@ def test_v2_cli_checks_the_tenant_and_the_code_locations_jobs_write_through_v2(
     assert auto.success and auto.output_for_node("submit_auto_invoices") == 0
     assert harness.queue.recent(kind="invoice") == [harness.queue.get(request_id)]
 
+    dispatch = ["--db-url", sqlite_queue_url, "submit", "dispatch", "--job", str(job["id"])]
+    assert main([*dispatch, "--status", "Dispatched"]) == 2
+    assert "cannot move an appointment's status" in capsys.readouterr().err
+
     monkeypatch.delenv("ST_APP_KEY")
     assert submit(job["id"]) == 2
     assert "set ST_APP_KEY, or pass --no-check" in capsys.readouterr().err
