@@ -84,6 +84,11 @@ class ApiValidationError(ServiceTitanError):
     """400/422: the request is wrong; fix it rather than retrying."""
 
 
+class UnsupportedOperation(ApiValidationError):
+    """The selected backend has no such operation (e.g. creating a job through the official
+    v2 API); retrying cannot help: use the other backend or ServiceTitan itself."""
+
+
 class RateLimitExceeded(ServiceTitanError):
     hint = "Lower ST_RATE_LIMIT or run fewer concurrent processes against the tenant."
 

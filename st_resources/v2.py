@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import Counter
@@ -29,7 +30,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from st_resources.client import Page, ServiceTitanClient, api_timestamp
+from st_resources.client import Page, ServiceTitanClient, WriteResult, api_timestamp
 from st_resources.entities import ENTITIES
 from st_resources.errors import (
     ApiValidationError,
@@ -37,6 +38,7 @@ from st_resources.errors import (
     ConflictError,
     NotFoundError,
     ServiceTitanError,
+    UnsupportedOperation,
 )
 from st_resources.models import Appointment, Event, Invoice, Job
 from st_resources.redact import register_secret
@@ -54,6 +56,10 @@ HOSTS = {
 MAX_IDS = 50
 TOKEN_MARGIN = 0.1  # renew once 90 % of a token's life has passed
 ENTITY_BY_PATH = {spec.path: spec.name for spec in ENTITIES}
+# The session API's record and write routes the write-back uses (``GET {path}/{id}``,
+# ``PATCH /jobs/{id}/dispatch``, ``POST /jobs/{id}/invoices``), mapped onto v2 here.
+RECORD_PATH = re.compile(r"^(/[a-z-]+)/(\d+)$")
+WRITE_ROUTE = re.compile(r"^/jobs(?:/(\d+)/(dispatch|invoices))?$")
 
 
 class V2Settings(BaseModel):
@@ -220,6 +226,8 @@ class ServiceTitanV2Client(ServiceTitanClient):
         )
         self.http.headers["ST-App-Key"] = v2.app_key.get_secret_value()
         self.state = ExportState(v2.state_dir, v2.tenant_id)
+        self._sent: dict[int, int] = {}
+        self._sent_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
@@ -388,7 +396,71 @@ class ServiceTitanV2Client(ServiceTitanClient):
             code="unsupported",
         )
 
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        """GET a path; a session API record path (``/jobs/12``) reads that record from v2
+        in the session API's shape, so the write-back's checks work on either backend."""
+        match = RECORD_PATH.match(path)
+        if match and match.group(1) in ENTITY_BY_PATH and not params:
+            entity = ENTITY_BY_PATH[match.group(1)]
+            if entity in V2_PATHS:
+                if entity == "appointments":
+                    return self._appointment(int(match.group(2)))
+                return self._one(entity, int(match.group(2)))
+        return super().get_json(path, params)
+
     # --- writes: look before you write ------------------------------------------------------
+
+    def write(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str,
+        if_match: str | None = None,
+    ) -> WriteResult:
+        """A session API write (the write-back's routes) done with the official operations.
+
+        ``replayed`` is true when looking first found the change already in place (a
+        retried or re-executed write), so nothing was sent.
+        """
+        match = WRITE_ROUTE.match(path)
+        if match is None or (method, match.group(2)) not in {
+            ("POST", None),
+            ("PATCH", "dispatch"),
+            ("POST", "invoices"),
+        }:
+            raise UnsupportedOperation(
+                f"{method} {path} has no official v2 operation here; the v2 backend writes "
+                "dispatches (PATCH /jobs/{id}/dispatch) and invoice items "
+                "(POST /jobs/{id}/invoices) only",
+                code="unsupported",
+            )
+        if match.group(2) is None:
+            self.create_job(body, idempotency_key=idempotency_key)
+        before = self._writes_sent()
+        record: BaseModel
+        if match.group(2) == "dispatch":
+            record = self.dispatch(int(match.group(1)), body, idempotency_key=idempotency_key)
+        else:
+            record = self.create_invoice(int(match.group(1)), body, idempotency_key=idempotency_key)
+        return WriteResult(
+            status_code=200,
+            body=record.model_dump(mode="json", by_alias=True),
+            request_id=None,
+            replayed=self._writes_sent() == before,
+        )
+
+    def _writes_sent(self) -> int:
+        with self._sent_lock:
+            return self._sent.get(threading.get_ident(), 0)
+
+    def _send_write(self, method: str, path: str, body: dict[str, Any]) -> None:
+        """One official write call (counted per thread, for ``replayed``)."""
+        self._request(method, path, json_body=body)
+        with self._sent_lock:
+            ident = threading.get_ident()
+            self._sent[ident] = self._sent.get(ident, 0) + 1
 
     def _one(self, entity: str, record_id: int) -> dict[str, Any]:
         where = V2_PATHS[entity]
@@ -407,8 +479,9 @@ class ServiceTitanV2Client(ServiceTitanClient):
         return self._with_assignments("appointments", page).records[0]
 
     def create_job(self, body: dict[str, Any], *, idempotency_key: str) -> Job:
-        raise ServiceTitanError(
-            "creating jobs is not offered by the v2 backend yet: use the session API backend",
+        raise UnsupportedOperation(
+            "the official v2 API has no operation for booking a job with its appointment "
+            "here: book it in ServiceTitan, or use the session API backend",
             code="unsupported",
         )
 
@@ -444,9 +517,10 @@ class ServiceTitanV2Client(ServiceTitanClient):
                 status=404,
             )
         if body.get("status") not in (None, appt["status"]):
-            raise ApiValidationError(
-                "the v2 backend cannot change an appointment's status (no such official "
-                "operation); use the session API backend for status moves",
+            raise UnsupportedOperation(
+                f"the official v2 API has no operation to change an appointment's status "
+                f"({appt['status']} to {body['status']}): send the dispatch without a status, "
+                "move the status in ServiceTitan, or use the session API backend",
                 code="unsupported",
             )
         window = {
@@ -454,42 +528,73 @@ class ServiceTitanV2Client(ServiceTitanClient):
             for k in ("start", "end", "arrivalWindowStart", "arrivalWindowEnd")
             if body.get(k)
         }
+        # v2 splits one dispatch into several calls; when a later one is refused (409
+        # double booking), the earlier ones are undone so a refused dispatch changes nothing.
+        undo: list[tuple[str, str, dict[str, Any]]] = []
+        reschedule = self._path(V2_PATHS["appointments"], f"appointments/{appt['id']}/reschedule")
         if any(
             _time(str(v)) != _time(str(appt.get(k) or v)) or appt.get(k) is None
             for k, v in window.items()
         ):
-            self._request(
-                "PATCH",
-                self._path(V2_PATHS["appointments"], f"appointments/{appt['id']}/reschedule"),
-                json_body={"start": appt["start"], "end": appt["end"], **window},
+            self._send_write(
+                "PATCH", reschedule, {"start": appt["start"], "end": appt["end"], **window}
             )
+            original = {
+                k: appt.get(k) for k in ("start", "end", "arrivalWindowStart", "arrivalWindowEnd")
+            }
+            undo.append(("PATCH", reschedule, {k: v for k, v in original.items() if v}))
         if body.get("technicianIds") is not None:
             wanted = [int(t) for t in body["technicianIds"]]
             held = [a["technicianId"] for a in appt["assignments"] if a.get("active", True)]
-            for action, techs in (
-                ("unassign-technicians", [t for t in held if t not in wanted]),
-                ("assign-technicians", [t for t in wanted if t not in held]),
-            ):
-                if techs:
-                    self._request(
-                        "POST",
-                        self._path(ASSIGNMENTS, f"appointment-assignments/{action}"),
-                        json_body={"jobAppointmentId": appt["id"], "technicianIds": techs},
-                    )
+            try:
+                for action, opposite, techs in (
+                    (
+                        "unassign-technicians",
+                        "assign-technicians",
+                        [t for t in held if t not in wanted],
+                    ),
+                    (
+                        "assign-technicians",
+                        "unassign-technicians",
+                        [t for t in wanted if t not in held],
+                    ),
+                ):
+                    if techs:
+                        change = {"jobAppointmentId": appt["id"], "technicianIds": techs}
+                        self._send_write(
+                            "POST",
+                            self._path(ASSIGNMENTS, f"appointment-assignments/{action}"),
+                            change,
+                        )
+                        path = self._path(ASSIGNMENTS, f"appointment-assignments/{opposite}")
+                        undo.append(("POST", path, change))
+            except ConflictError:
+                for method, path, change in reversed(undo):
+                    self._send_write(method, path, change)
+                raise
         return Appointment.model_validate(self._appointment(appt["id"]))
 
     def create_invoice(self, job_id: int, body: dict[str, Any], *, idempotency_key: str) -> Invoice:
         """Add the items to the job's invoice (v2 creates it with the job). Items already on
         the invoice (same sku, description, quantity and price) are not added twice."""
-        if body.get("payment") or body.get("discounts"):
-            raise ApiValidationError(
-                "the v2 backend adds items only: take payments and discounts in ServiceTitan",
+        extras = [k for k in ("payment", "discounts", "taxZoneId", "summary") if body.get(k)]
+        if extras:
+            raise UnsupportedOperation(
+                f"the official v2 API has no operation here for an invoice's {', '.join(extras)}: "
+                "the v2 backend adds items to the job's invoice only; take payments and "
+                "discounts in ServiceTitan, or use the session API backend",
                 code="unsupported",
             )
         job = self._one("jobs", job_id)
         if not job.get("invoiceId"):
+            # Officially a job's invoice exists from the job's creation; a job without one
+            # (the sandbox's never-invoiced jobs) has nothing v2 can add items to, and
+            # retrying will not create one.
             raise ConflictError(
-                f"job {job_id} has no invoice to add items to yet", code="no_invoice", status=409
+                f"job {job_id} has no invoice to add items to (the official v2 API cannot "
+                "create one): create the job's invoice in ServiceTitan, then submit again",
+                code="no_invoice",
+                status=409,
             )
         invoice_id = int(job["invoiceId"])
         existing = Counter(_item_key(i) for i in self._one("invoices", invoice_id)["items"])
@@ -511,10 +616,8 @@ class ServiceTitanV2Client(ServiceTitanClient):
             if existing[key] > 0:  # already there: a retry of this write
                 existing[key] -= 1
                 continue
-            self._request(
-                "PATCH",
-                self._path(V2_PATHS["invoices"], f"invoices/{invoice_id}/items"),
-                json_body=request,
+            self._send_write(
+                "PATCH", self._path(V2_PATHS["invoices"], f"invoices/{invoice_id}/items"), request
             )
         return Invoice.model_validate(self._one("invoices", invoice_id))
 

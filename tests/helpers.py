@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,6 +11,7 @@ import orjson
 import pyotp
 
 from st_sandbox.auth import DEMO_TOTP_SECRET
+from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
 
 PASSWORDS = {
     "demo": "demo-password",
@@ -18,6 +20,26 @@ PASSWORDS = {
     "hvac": "hvac-password",
     "readonly": "readonly-password",
 }
+
+
+def v2_resource(base_url: str, token_dir: Path | None = None, app: int = 0, **extra: Any) -> Any:
+    """The resource over the sandbox's official v2 surface, as a demo app (0: every scope,
+    1: read scopes only)."""
+    from st_resources.resource import ServiceTitanResource
+
+    demo = DEMO_APPS[app]
+    return ServiceTitanResource(
+        auth="client_credentials",
+        client_id=demo.client_id,
+        client_secret=demo.client_secret,
+        app_key=demo.app_key,
+        tenant_id=str(SANDBOX_TENANT_ID),
+        auth_url=base_url,
+        api_url=base_url,
+        rate_limit=1000,
+        token_cache_dir=str(token_dir) if token_dir else None,
+        **extra,
+    )
 
 
 def login(base_url: str, username: str = "demo", at_offset: int = 0) -> dict[str, Any]:

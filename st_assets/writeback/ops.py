@@ -6,6 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from st_resources.resource import ServiceTitanResource
+from st_resources.v2 import ServiceTitanV2Client
 from st_resources.writeback.auto_invoice import uninvoiced_jobs
 from st_resources.writeback.queue import FAILED, WriteQueueResource
 from st_resources.writeback.sender import process
@@ -101,10 +102,17 @@ def submit_auto_invoices(
     writeback_queue: WriteQueueResource,
 ) -> dg.Output[int]:
     """Queue an invoice request for every completed, uninvoiced job with a sold estimate."""
+    client = servicetitan.get_client()
+    if isinstance(client, ServiceTitanV2Client):
+        # Officially ServiceTitan creates a job's invoice with the job, and v2 cannot add a
+        # discount or tax zone: billing from the estimate is a session API feature.
+        reason = "auto-invoice needs the session API backend; the v2 backend queues nothing"
+        context.log.warning(reason)
+        return dg.Output(0, metadata={"new_requests": 0, "skipped": reason})
     queue = writeback_queue.get_queue()
     since = datetime.now(UTC) - timedelta(days=config.days_back)
     new = existing = 0
-    for payload in uninvoiced_jobs(servicetitan.get_client(), since):
+    for payload in uninvoiced_jobs(client, since):
         submitted = queue.submit("invoice", payload, requested_by=AUTOMATION_USER)
         existing += submitted.duplicate
         new += not submitted.duplicate

@@ -8,7 +8,8 @@
     st-writeback audit --export audit.parquet
 
 The queue is ``ST_WRITEBACK_DB_URL`` (or ``--db-url``; default SQLite under
-``DAGSTER_HOME``). When ``ST_BASE_URL`` is set, a request is checked against the tenant
+``DAGSTER_HOME``). When a tenant is configured (``ST_BASE_URL``, or ``ST_AUTH=
+client_credentials`` with the v2 app's variables), a request is checked against it
 before it is stored (unknown job, invoice of a job not completed); ``--no-check`` skips
 that. The ``writeback_requests`` sensor then launches one run per request.
 """
@@ -111,22 +112,30 @@ def payload_from_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     }
 
 
+# What each backend needs before a submit can be checked against the tenant.
+REQUIRED_ENV = {
+    "session": ("ST_BASE_URL", "ST_USERNAME", "ST_PASSWORD"),
+    "client_credentials": ("ST_CLIENT_ID", "ST_CLIENT_SECRET", "ST_APP_KEY", "ST_TENANT_ID"),
+}
+
+
 def _tenant_check() -> Callable[[str, Payload], None] | None:
-    """A submit-time check against the tenant named by ST_* variables, if any."""
-    if not os.environ.get("ST_BASE_URL"):
+    """A submit-time check against the tenant the ST_* variables select (the same
+    resource wiring as the Dagster jobs: ``ST_AUTH=client_credentials`` is the official
+    v2 API), or None when no tenant is configured."""
+    auth = "client_credentials" if os.environ.get("ST_AUTH") == "client_credentials" else "session"
+    if auth == "session" and not os.environ.get("ST_BASE_URL"):
         return None
-    from st_resources.resource import ServiceTitanResource
+    missing = [var for var in REQUIRED_ENV[auth] if not os.environ.get(var)]
+    if missing:
+        raise PayloadError(
+            f"cannot check the request against the tenant (ST_AUTH={auth}): set "
+            f"{', '.join(missing)}, or pass --no-check"
+        )
+    from st_assets.resources import build_resources
     from st_resources.writeback.preflight import tenant_check
 
-    resource = ServiceTitanResource(
-        base_url=os.environ["ST_BASE_URL"],
-        username=os.environ.get("ST_USERNAME", ""),
-        password=os.environ.get("ST_PASSWORD", ""),
-        mfa_method=os.environ.get("ST_MFA_METHOD", "totp"),
-        totp_secret=os.environ.get("ST_TOTP_SECRET"),
-        mfa_code_command=os.environ.get("ST_MFA_CODE_COMMAND"),
-        use_sandbox_outbox=os.environ.get("ST_SANDBOX_OUTBOX") == "1",
-    )
+    resource = build_resources()["servicetitan"].process_config_and_initialize()
     return tenant_check(resource.get_client())
 
 

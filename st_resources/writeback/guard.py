@@ -98,7 +98,10 @@ def candidate_technicians(client: ServiceTitanClient, job_id: int) -> list[Techn
         (
             t
             for t in techs
-            if t.business_unit_id == job.business_unit_id and needed <= {s.name for s in t.skills}
+            # Filtered here too: the v2 backend's list reads include inactive records.
+            if t.active
+            and t.business_unit_id == job.business_unit_id
+            and needed <= {s.name for s in t.skills}
         ),
         key=lambda t: t.id,
     )

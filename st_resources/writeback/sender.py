@@ -3,8 +3,12 @@
 The request id is the Idempotency-Key: a retry of the op after a transient error, or a
 run re-executed after it died between the API call and the recorded outcome, sends the
 same body with the same key, and the API replays its first answer instead of writing
-again. Outcomes: 2xx → ``succeeded``; 409 → ``conflict`` (not retried); 400/403/404/412/
-422 → ``rejected``; transient errors → retried by the op's RetryPolicy, then ``failed``.
+again. The official v2 API has no keys: its client looks before it writes, so the
+re-executed run finds the change in place and sends nothing (``replayed``).
+
+Outcomes: 2xx → ``succeeded``; 409 → ``conflict`` (not retried); 400/403/404/412/422,
+and an operation the backend does not have (v2: booking jobs, status moves, payments)
+→ ``rejected``; transient errors → retried by the op's RetryPolicy, then ``failed``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from st_resources.errors import (
     RateLimitExceeded,
     ServiceTitanError,
     TransientError,
+    UnsupportedOperation,
 )
 from st_resources.writeback.guard import GuardRefusal, guard_dispatch
 from st_resources.writeback.payloads import DispatchPayload, PayloadError
@@ -185,7 +190,7 @@ def _record_error(
     }
     if isinstance(exc, ConflictError):
         return queue.record_attempt(request, outcome=CONFLICT, status=CONFLICT, **common)
-    if exc.status in REJECTED_STATUSES:
+    if exc.status in REJECTED_STATUSES or isinstance(exc, UnsupportedOperation):
         return queue.record_attempt(request, outcome=REJECTED, status=REJECTED, **common)
     if isinstance(exc, TransientError | RateLimitExceeded) and not final_attempt:
         queue.record_attempt(request, outcome="transient_error", status=None, **common)

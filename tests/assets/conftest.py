@@ -11,7 +11,8 @@ from st_resources.resource import ServiceTitanResource
 from st_resources.v2_paths import V2_PATHS, tenant_path
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.auth import DEMO_TOTP_SECRET
-from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
+from st_sandbox.v2.oauth import SANDBOX_TENANT_ID
+from tests.helpers import v2_resource
 
 
 @pytest.fixture(params=["session", "v2"])
@@ -37,20 +38,8 @@ def resources_for(
 ) -> dict[str, object]:
     """The resources of the code location, pointed at a sandbox and a temp warehouse."""
     if backend == "v2":
-        app = DEMO_APPS[0]
         return {
-            "servicetitan": ServiceTitanResource(
-                auth="client_credentials",
-                client_id=app.client_id,
-                client_secret=app.client_secret,
-                app_key=app.app_key,
-                tenant_id=str(SANDBOX_TENANT_ID),
-                auth_url=base_url,
-                api_url=base_url,
-                rate_limit=1000,
-                page_size=page_size,
-                token_cache_dir=str(token_dir) if token_dir else None,
-            ),
+            "servicetitan": v2_resource(base_url, token_dir, page_size=page_size),
             "warehouse": WarehouseResource(warehouse_dir=str(warehouse_dir)),
         }
     return {

@@ -9,6 +9,7 @@ reconciliation) run at severity ``error`` here (ST_DBT_CROSS_ENTITY_SEVERITY).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,21 +64,17 @@ def dbt_manifest() -> Path:
     return prepare_manifest()
 
 
-@pytest.fixture(scope="session")
-def dbt_warehouse(
-    dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory
+@contextmanager
+def landed_and_built(
+    root: Path, config: SandboxConfig, history_days: int, backend: str = "session"
 ) -> Iterator[DbtWarehouse]:
-    """The whole sandbox history landed, then ``dbt build`` run once (see module doc)."""
-    root = tmp_path_factory.mktemp("dbt") / "warehouse"
-    root.mkdir()
-    server = SandboxServer(
-        SandboxConfig(seed=11, customers=300, rate_limit=0, history_days=HISTORY_DAYS)
-    ).start()
-    first_day = (datetime.now(UTC) - timedelta(days=HISTORY_DAYS + 1)).date().isoformat()
+    """A sandbox's history landed through ``backend`` (session or v2), then ``dbt build``."""
+    server = SandboxServer(config).start()
+    first_day = (datetime.now(UTC) - timedelta(days=history_days + 1)).date().isoformat()
     defs = dg.Definitions.merge(
         ingest_defs(first_day),
         dbt_defs(),
-        dg.Definitions(resources=resources_for(server.base_url, root)),
+        dg.Definitions(resources=resources_for(server.base_url, root, backend=backend)),
     )
     with (
         pytest.MonkeyPatch.context() as env,
@@ -87,16 +84,28 @@ def dbt_warehouse(
         env.setenv("ST_WAREHOUSE_DIR", str(root))
         env.setenv("ST_DBT_CROSS_ENTITY_SEVERITY", "error")
         warehouse = DbtWarehouse(server, root, defs, instance, first_day, build=None)  # type: ignore[arg-type]
-        warehouse.land("servicetitan_reference")
-        warehouse.land(
-            "servicetitan_changing",
-            tags={
-                "dagster/asset_partition_range_start": first_day,
-                "dagster/asset_partition_range_end": today_key(),
-            },
-        )
-        warehouse.build = warehouse.build_models()
         try:
+            warehouse.land("servicetitan_reference")
+            warehouse.land(
+                "servicetitan_changing",
+                tags={
+                    "dagster/asset_partition_range_start": first_day,
+                    "dagster/asset_partition_range_end": today_key(),
+                },
+            )
+            warehouse.build = warehouse.build_models()
             yield warehouse
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def dbt_warehouse(
+    dbt_manifest: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DbtWarehouse]:
+    """The whole sandbox history landed, then ``dbt build`` run once (see module doc)."""
+    root = tmp_path_factory.mktemp("dbt") / "warehouse"
+    root.mkdir()
+    config = SandboxConfig(seed=11, customers=300, rate_limit=0, history_days=HISTORY_DAYS)
+    with landed_and_built(root, config, HISTORY_DAYS) as warehouse:
+        yield warehouse

@@ -21,8 +21,9 @@ from st_assets.dbt.assets import check_same_warehouse, require_landed
 from st_assets.ingest.assets import asset_key
 from st_assets.ingest.partitions import today_key
 from st_resources.warehouse import WarehouseResource, warehouse_write_lock
+from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxServer
-from tests.dbt.conftest import DbtWarehouse
+from tests.dbt.conftest import DbtWarehouse, landed_and_built
 from tests.helpers import sandbox_dump
 
 
@@ -262,3 +263,24 @@ def test_dbt_build_waits_for_the_warehouse_write_lock(dbt_warehouse: DbtWarehous
         assert build.is_alive() and not results  # waiting for the lock another writer holds
     build.join(timeout=120)
     assert results and results[0].success
+
+
+def test_the_models_build_unchanged_on_data_landed_through_the_v2_backend(
+    dbt_manifest: Path, tmp_path: Path
+) -> None:
+    # Small and short: the point is that v2's records fit the same staging models.
+    root = tmp_path / "warehouse"
+    root.mkdir()
+    config = SandboxConfig(seed=5, customers=60, rate_limit=0, history_days=10)
+    with landed_and_built(root, config, 10, backend="v2") as warehouse:
+        result = warehouse.build
+        assert result.success
+        checks = _checks(result)
+        failed = [f"{c.asset_key.to_user_string()}:{c.check_name}" for c in checks if not c.passed]
+        assert len(checks) > 100 and failed == []
+        invoices = sandbox_dump(warehouse.sandbox.base_url, "invoices")
+        [(count, balance)] = _query(
+            warehouse, "select count(*), sum(balance) from marts.fct_invoices"
+        )
+        assert count == len(invoices)
+        assert balance == sum((Decimal(i["balance"]) for i in invoices), Decimal(0))

@@ -9,10 +9,13 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from pydantic import SecretStr
 
 from st_assets.ingest.assets import asset_key
 from st_assets.writeback.sensors import affected_assets, parse_cursor, run_request_for
+from st_resources.errors import UnsupportedOperation
 from st_resources.models import Estimate, Job, Location, MembershipSummary, MembershipType
+from st_resources.v2 import ServiceTitanV2Client, V2Settings
 from st_resources.writeback.auto_invoice import build_invoice, membership_discount
 from st_resources.writeback.guard import Booking, overlapping
 from st_resources.writeback.payloads import (
@@ -297,3 +300,26 @@ def test_any_technician_must_be_resolved_before_sending() -> None:
     with pytest.raises(ValueError, match="resolve"):
         payload.api_body()
     assert payload.with_technicians([4]).api_body()["technicianIds"] == [4]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("PATCH", "/jobs/3/status"), ("DELETE", "/jobs/3/dispatch"), ("POST", "/payments")],
+)
+def test_the_v2_client_rejects_a_write_it_has_no_operation_for_before_any_call(
+    method: str, path: str
+) -> None:
+    # An unreachable host: the refusal must come before any request.
+    client = ServiceTitanV2Client(
+        V2Settings(
+            client_id="cid",
+            client_secret=SecretStr("cs"),
+            app_key=SecretStr("ak"),
+            tenant_id=1,
+            auth_url="http://127.0.0.1:9",
+            api_url="http://127.0.0.1:9",
+        )
+    )
+    with pytest.raises(UnsupportedOperation, match="no official v2 operation"):
+        client.write(method, path, {}, idempotency_key="k")
+    assert client.metrics.snapshot()["calls"] == 0
