@@ -53,16 +53,23 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
 
 def split_by_day(table: pa.Table, days: list[date]) -> dict[date, pa.Table]:
     """Rows of ``table`` per UTC day of ``modifiedOn``; every day of ``days`` gets a table,
-    empty ones included (so a re-materialized day whose records moved away is cleared)."""
-    if table.num_rows:
-        day_column = pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
-    out: dict[date, pa.Table] = {}
-    for day in days:
-        if table.num_rows == 0:
-            out[day] = table
-            continue
-        mask = pc.equal(day_column, pa.scalar(day, pa.date32()))
-        out[day] = table.filter(mask)
+    empty ones included (so a re-materialized day whose records moved away is cleared).
+
+    One stable sort and a slice per day (a filter per day would scan the whole range once
+    per day: 1,095 scans for a three-year backfill); rows keep their order within a day."""
+    empty = table.slice(0, 0)
+    out: dict[date, pa.Table] = dict.fromkeys(days, empty)
+    if table.num_rows == 0:
+        return out
+    day_column = pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
+    order = pc.sort_indices(day_column)
+    runs = pc.run_end_encode(day_column.take(order)).chunk(0)
+    ends = runs.run_ends.to_pylist()
+    starts = [0, *ends[:-1]]
+    wanted = set(days)
+    for day, start, end in zip(runs.values.to_pylist(), starts, ends, strict=True):
+        if day in wanted:
+            out[day] = table.take(order.slice(start, end - start))
     return out
 
 
