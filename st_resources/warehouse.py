@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 from pydantic import Field
 
-from st_resources.entities import ENTITIES, EntitySpec
+from st_resources.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
 
 PARTITION_KEY = "modified_date"
 
@@ -44,7 +44,9 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".parquet")
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        # Snappy, not zstd: a backfill writes one small file per entity and day (12k for
+        # three years) and zstd's per-column setup doubles the CPU of each (~1.3 vs 0.65 ms).
+        pq.write_table(table, tmp, compression="snappy")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -123,10 +125,13 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 created.append(spec.name)
         return created
 
-    def landing_connection(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with one view per landed entity (never locks)."""
+    def landing_connection(self, *entities: str) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per landed entity of ``entities``
+        (every entity if none is named); it never locks. Creating a view reads the schema
+        of every file of the entity (``union_by_name``: 1,095 files after a backfill), so
+        name only the entities you query."""
         con = duckdb.connect()
-        for spec in ENTITIES:
+        for spec in [ENTITIES_BY_NAME[e] for e in entities] if entities else ENTITIES:
             if any(self.landing(spec.name).rglob("*.parquet")):
                 con.execute(
                     f"CREATE VIEW {spec.name} AS SELECT * FROM read_parquet("

@@ -1,13 +1,15 @@
-"""``split_by_day``: one sort and a slice per day give what a filter per day gives."""
+"""Warehouse helpers on the backfill's hot path: ``split_by_day`` (one sort and a slice
+per day give what a filter per day gives) and ``landing_connection`` for named entities."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from st_resources.warehouse import split_by_day
+from st_resources.warehouse import WarehouseResource, split_by_day
 
 
 def _filter_per_day(table: pa.Table, days: list[date]) -> dict[date, pa.Table]:
@@ -38,3 +40,16 @@ def test_split_by_day_of_no_rows_gives_every_day_an_empty_table() -> None:
     table = pa.table({"modifiedOn": pa.array([], pa.timestamp("us", tz="UTC"))})
     got = split_by_day(table, [date(2024, 1, 1), date(2024, 1, 2)])
     assert [t.num_rows for t in got.values()] == [0, 0]
+
+
+def test_landing_connection_of_named_entities_has_only_their_views(tmp_path: Path) -> None:
+    warehouse = WarehouseResource(warehouse_dir=str(tmp_path))
+    for entity in ("customers", "jobs", "invoices"):
+        table = pa.table({"id": [1, 2], "modifiedOn": pa.array([None, None], pa.timestamp("us"))})
+        warehouse.write_partition(entity, date(2024, 1, 1), table)
+    tables = "SELECT table_name FROM information_schema.tables ORDER BY 1"
+    with warehouse.landing_connection("jobs", "payments") as con:  # payments: not landed
+        assert con.execute(tables).fetchall() == [("jobs",)]
+        assert con.execute("SELECT count(*) FROM jobs").fetchone() == (2,)
+    with warehouse.landing_connection() as con:
+        assert [r[0] for r in con.execute(tables).fetchall()] == ["customers", "invoices", "jobs"]
