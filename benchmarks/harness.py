@@ -36,7 +36,15 @@ from st_sandbox.server import SandboxProcess
 WORKLOAD_ENV = {
     "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
     "PYTHONWARNINGS": "ignore",
+    # A ranged run's per-partition materializations reach storage as one batch (one
+    # INSERT and one index transaction on PostgreSQL) instead of one commit each.
+    "DAGSTER_EVENT_BATCH_SIZE": "1000",
 }
+# The measured processes run the production instance (docs/dagster.prod.yaml: storage in
+# PostgreSQL, a fresh database per benchmark run); ST_BENCH_STORAGE=sqlite measures the
+# local SQLite instance of ``make demo`` instead.
+PROD_INSTANCE = Path(__file__).resolve().parents[1] / "docs" / "dagster.prod.yaml"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass(frozen=True)
@@ -151,9 +159,11 @@ class Bench:
             work.mkdir(parents=True, exist_ok=True)
             cmd += ["--base-url", self.base_url, "--work", str(work)]
             cmd += ["--rate", f"{self.settings.rate_limit:g}", *args]
+        env = {**os.environ, **WORKLOAD_ENV}
+        if work is not None and name.startswith("ours"):
+            env.update(dagster_instance(work / "dagster_home"))
         before = self.requests()
         started = time.perf_counter()
-        env = {**os.environ, **WORKLOAD_ENV}
         done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
         wall = time.perf_counter() - started
         if done.returncode != 0:
@@ -162,6 +172,47 @@ class Bench:
         out["calls"] = self.requests() - before
         out["process_seconds"] = wall
         return out
+
+
+def dagster_storage() -> str:
+    """The storage of the measured Dagster instance: ``postgres`` (production) unless
+    ``ST_BENCH_STORAGE=sqlite`` asks for the local instance or no PostgreSQL answers."""
+    if os.environ.get("ST_BENCH_STORAGE", "postgres") == "sqlite":
+        return "sqlite"
+    import psycopg2
+
+    try:
+        psycopg2.connect(os.environ.get("ST_BENCH_PG_URL", PG_SERVER), connect_timeout=2).close()
+    except psycopg2.OperationalError:
+        return "sqlite"
+    return "postgres"
+
+
+def dagster_instance(home: Path) -> dict[str, str]:
+    """Give ``home`` the production instance (docs/dagster.prod.yaml) on a fresh
+    PostgreSQL database, once (later workloads on the same folder reuse it), and return
+    the environment that selects it; nothing for SQLite (the workload writes that)."""
+    url_file = home / "pg_url"
+    if not url_file.exists():
+        if dagster_storage() == "sqlite":
+            return {}
+        import uuid
+
+        import psycopg2
+
+        server = os.environ.get("ST_BENCH_PG_URL", PG_SERVER)
+        name = f"st_bench_{uuid.uuid4().hex[:12]}"
+        admin = psycopg2.connect(server)
+        admin.autocommit = True
+        try:
+            with admin.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            admin.close()
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "dagster.yaml").write_text(PROD_INSTANCE.read_text())
+        url_file.write_text(f"{server.rsplit('/', 1)[0]}/{name}")
+    return {"DAGSTER_PG_URL": url_file.read_text()}
 
 
 def failure(name: str, returncode: int, stderr: str) -> str:
@@ -259,6 +310,7 @@ def run(
         "machine": machine(),
         "settings": asdict(settings),
         "sandbox_records": counts,
+        "dagster_storage": dagster_storage(),
         "rows": [row.as_json() for row in rows],
         "pending": dict(PENDING),
     }
@@ -338,6 +390,7 @@ Written by `{command}` at {report["taken_at"]}. Do not edit by hand: re-run it.
 | page size | {s["page_size"]} (ours and the peer) |
 | incremental changes N | {", ".join(str(n) for n in s["changes"])} |
 | seed | {s["seed"]} |
+| Dagster instance | {report.get("dagster_storage", "sqlite")} (`postgres`: docs/dagster.prod.yaml, a fresh database per run, `DAGSTER_EVENT_BATCH_SIZE={WORKLOAD_ENV["DAGSTER_EVENT_BATCH_SIZE"]}`; `ST_BENCH_STORAGE=sqlite`: the local instance of `make demo`) |
 
 ## Machine
 

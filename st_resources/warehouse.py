@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 from pydantic import Field
 
-from st_resources.entities import ENTITIES, EntitySpec
+from st_resources.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
 
 PARTITION_KEY = "modified_date"
 
@@ -44,7 +44,9 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".parquet")
     os.close(fd)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        # Snappy, not zstd: a backfill writes one small file per entity and day (12k for
+        # three years) and zstd's per-column setup doubles the CPU of each (~1.3 vs 0.65 ms).
+        pq.write_table(table, tmp, compression="snappy")
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -53,16 +55,23 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
 
 def split_by_day(table: pa.Table, days: list[date]) -> dict[date, pa.Table]:
     """Rows of ``table`` per UTC day of ``modifiedOn``; every day of ``days`` gets a table,
-    empty ones included (so a re-materialized day whose records moved away is cleared)."""
-    if table.num_rows:
-        day_column = pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
-    out: dict[date, pa.Table] = {}
-    for day in days:
-        if table.num_rows == 0:
-            out[day] = table
-            continue
-        mask = pc.equal(day_column, pa.scalar(day, pa.date32()))
-        out[day] = table.filter(mask)
+    empty ones included (so a re-materialized day whose records moved away is cleared).
+
+    One stable sort and a slice per day (a filter per day would scan the whole range once
+    per day: 1,095 scans for a three-year backfill); rows keep their order within a day."""
+    empty = table.slice(0, 0)
+    out: dict[date, pa.Table] = dict.fromkeys(days, empty)
+    if table.num_rows == 0:
+        return out
+    day_column = pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
+    order = pc.sort_indices(day_column)
+    runs = pc.run_end_encode(day_column.take(order)).chunk(0)
+    ends = runs.run_ends.to_pylist()
+    starts = [0, *ends[:-1]]
+    wanted = set(days)
+    for day, start, end in zip(runs.values.to_pylist(), starts, ends, strict=True):
+        if day in wanted:
+            out[day] = table.take(order.slice(start, end - start))
     return out
 
 
@@ -116,10 +125,13 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 created.append(spec.name)
         return created
 
-    def landing_connection(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with one view per landed entity (never locks)."""
+    def landing_connection(self, *entities: str) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per landed entity of ``entities``
+        (every entity if none is named); it never locks. Creating a view reads the schema
+        of every file of the entity (``union_by_name``: 1,095 files after a backfill), so
+        name only the entities you query."""
         con = duckdb.connect()
-        for spec in ENTITIES:
+        for spec in [ENTITIES_BY_NAME[e] for e in entities] if entities else ENTITIES:
             if any(self.landing(spec.name).rglob("*.parquet")):
                 con.execute(
                     f"CREATE VIEW {spec.name} AS SELECT * FROM read_parquet("

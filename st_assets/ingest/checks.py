@@ -27,7 +27,7 @@ def _latest(entity: str) -> str:
 
 def duplicate_ids(warehouse: WarehouseResource, entity: str) -> list[tuple[object, ...]]:
     """(partition, id, copies) for every id landed twice in one partition."""
-    with warehouse.landing_connection() as con:
+    with warehouse.landing_connection(entity) as con:
         partition = "modified_date" if _partitioned(entity) else "'all'"
         return con.execute(
             f"SELECT {partition}, id, count(*) FROM {entity} GROUP BY ALL HAVING count(*) > 1 LIMIT 20"
@@ -38,7 +38,7 @@ def orphans(
     warehouse: WarehouseResource, child: str, ref: str, parent: str
 ) -> list[tuple[object, ...]]:
     """Ids of ``child`` rows whose reference has no ``parent`` row (newest versions)."""
-    with warehouse.landing_connection() as con:
+    with warehouse.landing_connection(child, parent) as con:
         tables = {
             r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         }
@@ -56,7 +56,7 @@ def orphans(
 
 def bad_invoice_arithmetic(warehouse: WarehouseResource) -> list[tuple[object, ...]]:
     """Invoices where subTotal − discountTotal + salesTax ≠ total or balance ≠ total − payments."""
-    with warehouse.landing_connection() as con:
+    with warehouse.landing_connection("invoices", "payments") as con:
         tables = {
             r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         }
