@@ -51,6 +51,7 @@ class Settings:
     changes: tuple[int, ...] = (1000, 4000)
     page_size: int = 1000
     seed: int = 7
+    writes: int = 100  # write-back requests of the latency scenario
 
     @property
     def latency(self) -> LatencyModel:
@@ -337,7 +338,9 @@ Written by `{command}` at {report["taken_at"]}. Do not edit by hand: re-run it.
 | history | {s["history_days"]} days (daily partitions) |
 | page size | {s["page_size"]} (ours and the peer) |
 | incremental changes N | {", ".join(str(n) for n in s["changes"])} |
+| write-back requests | {s.get("writes", "–")} dispatches, submitted at once |
 | seed | {s["seed"]} |
+| Dagster environment | {", ".join(f"`{k}={v}`" for k, v in WORKLOAD_ENV.items())}: Dagster records the partitions a backfill run plans as one event per range instead of one per partition (a failed run's partitions are then not marked failed); Python warnings off |
 
 ## Machine
 
