@@ -123,8 +123,11 @@ class Bench:
         return body
 
     def requests(self) -> int:
-        """Requests the sandbox answered so far (every status, 429s included)."""
-        return int(self.stats()["requests"].get("requests", 0))
+        """API requests the sandbox answered so far (every status, 429s included); its
+        own ``/_sandbox`` routes (these stats, dumps, activity) are not API calls."""
+        counters: dict[str, int] = self.stats()["requests"]
+        own = sum(n for key, n in counters.items() if key.split(" ")[1:2] == ["_sandbox"])
+        return int(counters.get("requests", 0)) - own
 
     def activity(self, steps: int) -> int:
         """Make ``steps`` business changes in the sandbox; returns the events they wrote."""

@@ -352,12 +352,13 @@ def writeback_latency(
     import dagster as dg
 
     from st_assets.writeback.definitions import defs as writeback_defs
-    from st_resources.writeback.queue import WriteQueue
+    from st_resources.writeback.queue import WriteQueueResource
 
     defs = dg.Definitions.merge(_definitions(first_day), writeback_defs())
     sensor = defs.resolve_sensor_def("writeback_requests")
-    resources = {"writeback_queue": defs.resources["writeback_queue"]}
-    queue = WriteQueue(os.environ["ST_WRITEBACK_DB_URL"])
+    queue_resource = WriteQueueResource(db_url=os.environ["ST_WRITEBACK_DB_URL"])
+    resources = {"writeback_queue": queue_resource}
+    queue = queue_resource.get_queue()
     wanted = json.loads(requests_file.read_text())
     ticked: dict[str, float] = {}
     launched: dict[str, float] = {}
