@@ -266,7 +266,11 @@ def dispatch_requests(bench: Bench, count: int) -> list[dict[str, Any]]:
     measurement) and one dispatch payload for each: a technician and a window of its own
     day far ahead, so no two requests compete (every one should succeed)."""
     job_type = _dump(bench, "job_types")[0]
-    locations = [loc for loc in _dump(bench, "locations") if loc["active"]][:count]
+    # The activity of earlier scenarios deletes and merges customers: their locations stay.
+    customers = {c["id"] for c in _dump(bench, "customers") if c.get("active", True)}
+    locations = [
+        loc for loc in _dump(bench, "locations") if loc["active"] and loc["customerId"] in customers
+    ][:count]
     technicians = [t["id"] for t in _dump(bench, "technicians") if t["active"]]
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     created = today + timedelta(days=200, hours=8)
