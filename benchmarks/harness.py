@@ -59,6 +59,7 @@ class Settings:
     changes: tuple[int, ...] = (1000, 4000)
     page_size: int = 1000
     seed: int = 7
+    writes: int = 100  # write-back requests of the latency scenario
 
     @property
     def latency(self) -> LatencyModel:
@@ -130,8 +131,11 @@ class Bench:
         return body
 
     def requests(self) -> int:
-        """Requests the sandbox answered so far (every status, 429s included)."""
-        return int(self.stats()["requests"].get("requests", 0))
+        """API requests the sandbox answered so far (every status, 429s included); its
+        own ``/_sandbox`` routes (these stats, dumps, activity) are not API calls."""
+        counters: dict[str, int] = self.stats()["requests"]
+        own = sum(n for key, n in counters.items() if key.split(" ")[1:2] == ["_sandbox"])
+        return int(counters.get("requests", 0)) - own
 
     def activity(self, steps: int) -> int:
         """Make ``steps`` business changes in the sandbox; returns the events they wrote."""
@@ -213,6 +217,30 @@ def dagster_instance(home: Path) -> dict[str, str]:
         (home / "dagster.yaml").write_text(PROD_INSTANCE.read_text())
         url_file.write_text(f"{server.rsplit('/', 1)[0]}/{name}")
     return {"DAGSTER_PG_URL": url_file.read_text()}
+
+
+def drop_bench_databases(work: Path) -> list[str]:
+    """Drop the PostgreSQL databases ``dagster_instance`` created under ``work``, so that
+    benchmark and smoke-test runs leave nothing behind on the server. Returns their names."""
+    urls = [f.read_text().strip() for f in work.glob("**/pg_url")]
+    if not urls:
+        return []
+    import psycopg2
+
+    names = [url.rsplit("/", 1)[1] for url in urls]
+    admin = psycopg2.connect(os.environ.get("ST_BENCH_PG_URL", PG_SERVER))
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            for name in names:
+                cur.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    finally:
+        admin.close()
+    return names
 
 
 def failure(name: str, returncode: int, stderr: str) -> str:
@@ -299,12 +327,15 @@ def run(
             f"Sandbox ready in {time.perf_counter() - started:.0f} s: "
             f"{sum(counts.values())} records in {len(counts)} entities"
         )
-        for registered in selected:
-            log(f"Running {registered.name}: {registered.title}...")
-            new = registered.run(bench)
-            for row in new:
-                log("  " + one_line(row))
-            rows += new
+        try:
+            for registered in selected:
+                log(f"Running {registered.name}: {registered.title}...")
+                new = registered.run(bench)
+                for row in new:
+                    log("  " + one_line(row))
+                rows += new
+        finally:
+            drop_bench_databases(work)
     return {
         "taken_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
@@ -389,8 +420,10 @@ Written by `{command}` at {report["taken_at"]}. Do not edit by hand: re-run it.
 | history | {s["history_days"]} days (daily partitions) |
 | page size | {s["page_size"]} (ours and the peer) |
 | incremental changes N | {", ".join(str(n) for n in s["changes"])} |
+| write-back requests | {s.get("writes", "–")} dispatches, submitted at once |
 | seed | {s["seed"]} |
 | Dagster instance | {report.get("dagster_storage", "sqlite")} (`postgres`: docs/dagster.prod.yaml, a fresh database per run, `DAGSTER_EVENT_BATCH_SIZE={WORKLOAD_ENV["DAGSTER_EVENT_BATCH_SIZE"]}`; `ST_BENCH_STORAGE=sqlite`: the local instance of `make demo`) |
+| Dagster environment | {", ".join(f"`{k}={v}`" for k, v in WORKLOAD_ENV.items())}: a single-run (ranged) backfill records one `ASSET_MATERIALIZATION_PLANNED` event per asset holding the partition range, instead of one per partition (Dagster's own trade-off: the partitions of a failed run are then not marked failed); other runs are unaffected; Python warnings off |
 
 ## Machine
 

@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--history-days", type=int, default=defaults.history_days)
     parser.add_argument("--changes", type=int, nargs="+", default=list(defaults.changes))
+    parser.add_argument(
+        "--writes", type=int, default=defaults.writes, help="write-back requests (scenario 5)"
+    )
     parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=None)
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder of RESULTS.md and results.json"
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_per_record_us=args.latency_per_record_us,
         history_days=args.history_days,
         changes=tuple(args.changes),
+        writes=args.writes,
     )
     report = run(settings, args.scenarios, args.work)
     command = "python -m benchmarks.run " + shlex.join(argv if argv is not None else sys.argv[1:])

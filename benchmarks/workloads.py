@@ -4,6 +4,9 @@
     python -m benchmarks.workloads ours-backfill --base-url URL --work DIR --first-day D --rate R
     python -m benchmarks.workloads ours-incremental --base-url URL --work DIR --rate R
     python -m benchmarks.workloads dlt-backfill --base-url URL --work DIR --rate R
+    python -m benchmarks.workloads dbt-build --work DIR
+    python -m benchmarks.workloads writeback-latency --base-url URL --work DIR --first-day D \
+        --requests FILE --rate R
     python -m benchmarks.workloads load-location
     python -m benchmarks.workloads import-dagster
 """
@@ -14,6 +17,8 @@ import argparse
 import json
 import os
 import resource
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -249,6 +254,172 @@ def dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
     }
 
 
+def scan_raw(database: Path) -> dict[str, Any]:
+    """DuckDB reading every raw view once into memory (the floor of ``dbt build``: any
+    model over the raw data reads it at least once); seconds and rows read."""
+    import duckdb
+
+    started = time.perf_counter()
+    rows = 0
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{database}' AS wh (READ_ONLY)")
+        views = [
+            r[0]
+            for r in con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog = 'wh' AND table_schema = 'raw' ORDER BY 1"
+            ).fetchall()
+        ]
+        for view in views:
+            con.execute(f"CREATE TABLE scan_{view} AS SELECT * FROM wh.raw.{view}")
+            row = con.execute(f"SELECT count(*) FROM scan_{view}").fetchone()
+            rows += int(row[0]) if row else 0
+            con.execute(f"DROP TABLE scan_{view}")
+    return {"seconds": time.perf_counter() - started, "views": len(views), "rows": rows}
+
+
+def dbt_build(work: Path) -> dict[str, Any]:
+    """``dbt build`` of ``dbt_models/`` on the warehouse in ``work/warehouse``, as the
+    ``dbt`` CLI (parse included: a fresh target folder); peak RSS is dbt's process."""
+    from st_assets.dbt.project import DBT_PROJECT_DIR, dbt_executable
+
+    warehouse = work / "warehouse"
+    scan = scan_raw(warehouse / "warehouse.duckdb")
+    target = work / "dbt_target"
+    project = str(DBT_PROJECT_DIR)
+    cmd = [dbt_executable(), "build", "--project-dir", project, "--profiles-dir", project]
+    cmd += ["--target-path", str(target), "--log-path", str(work / "dbt_logs")]
+    started = time.perf_counter()
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **os.environ,
+            "ST_WAREHOUSE_DIR": str(warehouse),
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        },
+    )
+    seconds = time.perf_counter() - started
+    results_file = target / "run_results.json"
+    if not results_file.exists():
+        tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+        raise SystemExit(f"dbt build wrote no run_results.json: {' / '.join(tail)}")
+    results = json.loads(results_file.read_text())["results"]
+    counts: dict[str, dict[str, int]] = {}
+    for result in results:
+        kind = result["unique_id"].split(".", 1)[0]  # model, test, seed, snapshot
+        statuses = counts.setdefault(kind, {})
+        statuses[result["status"]] = statuses.get(result["status"], 0) + 1
+    return {
+        "seconds": seconds,
+        "returncode": done.returncode,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "results": counts,
+        "scan": scan,
+    }
+
+
+def _quantile(values: list[float], q: float) -> float:
+    """The ``q`` quantile (inclusive method; the one value of a list of one)."""
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+
+
+def writeback_latency(
+    base_url: str, work: Path, first_day: str, requests_file: Path, rate: float
+) -> dict[str, Any]:
+    """Submit every write request of ``requests_file`` (a JSON list of ``[kind, payload]``)
+    at once, then tick ``writeback_requests`` and execute its runs, as the daemon would,
+    until no request is pending. Each request's latency runs from its submit to its API
+    answer recorded in the queue (``created_at`` → ``finished_at``)."""
+    _point_at(base_url, work, rate)
+    # Dispatches are sent as the dispatcher (SMS code read from the sandbox's outbox),
+    # as in a deployment; the harness sets the jobs up as ``demo``, whose TOTP code a
+    # second login within the same 30 s would find already used.
+    os.environ.pop("ST_TOTP_SECRET", None)
+    os.environ.update(
+        {
+            "ST_USERNAME": "dispatcher",
+            "ST_PASSWORD": "dispatch-password",
+            "ST_MFA_METHOD": "sms",
+            "ST_SANDBOX_OUTBOX": "1",
+            "ST_WRITEBACK_DB_URL": f"sqlite:///{work / 'queue.sqlite'}",
+        }
+    )
+    import dagster as dg
+
+    from st_assets.writeback.definitions import defs as writeback_defs
+    from st_resources.writeback.queue import WriteQueueResource
+
+    defs = dg.Definitions.merge(_definitions(first_day), writeback_defs())
+    sensor = defs.resolve_sensor_def("writeback_requests")
+    queue_resource = WriteQueueResource(db_url=os.environ["ST_WRITEBACK_DB_URL"])
+    resources = {"writeback_queue": queue_resource}
+    queue = queue_resource.get_queue()
+    wanted = json.loads(requests_file.read_text())
+    ticked: dict[str, float] = {}
+    launched: dict[str, float] = {}
+    cursor: str | None = None
+    ids = [
+        queue.submit(kind, payload, requested_by="benchmark").request.id for kind, payload in wanted
+    ]
+    with dg.DagsterInstance.get() as instance:
+        while True:
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources=resources, definitions=defs
+            ) as context:
+                outcome = sensor(context)
+            assert isinstance(outcome, dg.SensorResult)
+            if not outcome.run_requests:
+                break
+            cursor = outcome.cursor
+            tick = time.time()
+            for request in outcome.run_requests:
+                request_id = request.run_key or ""  # the request id (see run_request_for)
+                ticked[request_id] = tick
+                launched[request_id] = time.time()
+                assert request.job_name is not None
+                defs.resolve_job_def(request.job_name).execute_in_process(
+                    run_config={**(request.run_config or {}), **QUIET},
+                    instance=instance,
+                    tags=request.tags,
+                    raise_on_error=False,
+                )
+    done = [queue.get(i) for i in ids]
+    latency = [
+        (r.finished_at - r.created_at).total_seconds() for r in done if r.finished_at is not None
+    ]
+    first = min(r.created_at for r in done).timestamp()
+    last = max((r.finished_at or r.updated_at).timestamp() for r in done)
+    to_tick = [ticked[r.id] - r.created_at.timestamp() for r in done if r.id in ticked]
+    runs = [
+        r.finished_at.timestamp() - launched[r.id]
+        for r in done
+        if r.finished_at is not None and r.id in launched
+    ]
+    statuses: dict[str, int] = {}
+    for r in done:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    return {
+        "seconds": last - first,
+        "peak_rss_mb": peak_rss_mb(),
+        "statuses": statuses,
+        "latency": {
+            "p50": _quantile(latency, 0.5),
+            "p95": _quantile(latency, 0.95),
+            "max": max(latency),
+        }
+        if latency
+        else {},
+        "submit_to_first_tick": min(to_tick, default=0.0),
+        "run_median": statistics.median(runs) if runs else 0.0,
+        "client": _client_metrics(),
+    }
+
+
 def load_location() -> dict[str, Any]:
     """Import the code location and build its definitions, as a code server does."""
     started = time.perf_counter()
@@ -282,6 +453,8 @@ def main(argv: list[str] | None = None) -> int:
             "ours-backfill",
             "ours-incremental",
             "dlt-backfill",
+            "dbt-build",
+            "writeback-latency",
             "load-location",
             "import-dagster",
         ],
@@ -291,6 +464,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-day")
     parser.add_argument("--last-day")
     parser.add_argument("--rate", type=float, default=60.0)
+    parser.add_argument(
+        "--requests", type=Path, help="writeback-latency: JSON [kind, payload] list"
+    )
     args = parser.parse_args(argv)
     if args.workload == "ours-backfill":
         out = ours_backfill(args.base_url, args.work, args.first_day, args.last_day, args.rate)
@@ -298,6 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         out = ours_incremental(args.base_url, args.work, args.first_day, args.rate)
     elif args.workload == "dlt-backfill":
         out = dlt_backfill(args.base_url, args.work, args.rate)
+    elif args.workload == "dbt-build":
+        out = dbt_build(args.work)
+    elif args.workload == "writeback-latency":
+        out = writeback_latency(args.base_url, args.work, args.first_day, args.requests, args.rate)
     elif args.workload == "load-location":
         out = load_location()
     else:
