@@ -292,7 +292,7 @@ class ServiceTitanClient:
         if len(ranges) <= 1:
             for lo, hi in ranges:
                 yield from self.iter_pages(
-                    path, params=_window(params, lo, hi), page_size=page_size
+                    path, params=window_params(params, lo, hi), page_size=page_size
                 )
             return
         out: queue.Queue[Page | BaseException | None] = queue.Queue(maxsize=2 * len(ranges))
@@ -310,7 +310,7 @@ class ServiceTitanClient:
         def work(lo: datetime, hi: datetime) -> None:
             try:
                 for page in self.iter_pages(
-                    path, params=_window(params, lo, hi), page_size=page_size
+                    path, params=window_params(params, lo, hi), page_size=page_size
                 ):
                     if not put(page):
                         return
@@ -406,7 +406,8 @@ class ServiceTitanClient:
         return Invoice.model_validate(result.body)
 
 
-def _window(params: dict[str, Any] | None, lo: datetime, hi: datetime) -> dict[str, Any]:
+def window_params(params: dict[str, Any] | None, lo: datetime, hi: datetime) -> dict[str, Any]:
+    """``params`` narrowed to records with ``lo <= modifiedOn < hi``."""
     query = dict(params or {})
     query["modifiedOnOrAfter"] = api_timestamp(lo)
     query["modifiedBefore"] = api_timestamp(hi)

@@ -30,7 +30,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from st_resources.client import Page, ServiceTitanClient, WriteResult, api_timestamp
+from st_resources.client import (
+    Page,
+    ServiceTitanClient,
+    WriteResult,
+    api_timestamp,
+    window_params,
+)
 from st_resources.entities import ENTITIES
 from st_resources.errors import (
     ApiValidationError,
@@ -355,11 +361,7 @@ class ServiceTitanV2Client(ServiceTitanClient):
         """
         entity, where = self._entity(path)
         if where.export is None or params:
-            query = {
-                **(params or {}),
-                "modifiedOnOrAfter": api_timestamp(start),
-                "modifiedBefore": api_timestamp(end),
-            }
+            query = window_params(params, start, end)
             for page in self._list_pages(
                 entity, where, query, page_size or self.settings.page_size
             ):

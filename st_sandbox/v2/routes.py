@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
 import orjson
@@ -197,10 +197,26 @@ class ListFilter:
         return True
 
 
-def _paginated(items: list[Any], page: int, page_size: int, total: int | None, more: bool) -> bytes:
-    return orjson.dumps(
-        {"page": page, "pageSize": page_size, "hasMore": more, "totalCount": total, "data": items}
-    )
+T = TypeVar("T")
+
+
+def _list_page(
+    matched: list[T],
+    page: int,
+    page_size: int,
+    include_total: bool,
+    render: Callable[[list[T]], list[Any]],
+) -> Response:
+    """One page of a v2 list answer; only the page's own rows are rendered."""
+    skip = (page - 1) * page_size
+    body = {
+        "page": page,
+        "pageSize": page_size,
+        "hasMore": skip + page_size < len(matched),
+        "totalCount": len(matched) if include_total else None,
+        "data": render(matched[skip : skip + page_size]),
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def mount_v2(app: FastAPI, tenant: "Tenant") -> V2State:
@@ -328,19 +344,20 @@ def mount_v2(app: FastAPI, tenant: "Tenant") -> V2State:
             flt = list_filter(
                 ids, active, modifiedOnOrAfter, modifiedBefore, createdOnOrAfter, createdBefore
             )
-            skip = (page - 1) * pageSize
             with store.lock:
                 table = store.tables[entity]
                 matched = [
                     rid for rid, rec in table.records.items() if flt.matches(rec, table.mod_us[rid])
                 ]
-                chunk = [orjson.loads(table.json(rid)) for rid in matched[skip : skip + pageSize]]
-            items = [shape(endpoint, r, export=False) for r in chunk]
-            more = skip + pageSize < len(matched)
-            total = len(matched) if includeTotal else None
-            return Response(
-                _paginated(items, page, pageSize, total, more), media_type="application/json"
-            )
+                return _list_page(
+                    matched,
+                    page,
+                    pageSize,
+                    includeTotal,
+                    lambda rids: [
+                        shape(endpoint, orjson.loads(table.json(rid)), export=False) for rid in rids
+                    ],
+                )
 
         async def export_records(
             current: Caller,
@@ -408,16 +425,7 @@ def mount_v2(app: FastAPI, tenant: "Tenant") -> V2State:
                 ),
                 key=lambda a: a["id"],
             )
-        skip = (page - 1) * pageSize
-        more = skip + pageSize < len(matched)
-        body = _paginated(
-            matched[skip : skip + pageSize],
-            page,
-            pageSize,
-            len(matched) if includeTotal else None,
-            more,
-        )
-        return Response(body, media_type="application/json")
+        return _list_page(matched, page, pageSize, includeTotal, list)
 
     @router.get(f"{dispatch_base}/export/appointment-assignments", tags=["v2"])
     async def export_assignments(
