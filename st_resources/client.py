@@ -18,7 +18,10 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+import pyarrow as pa
+from pydantic import BaseModel
 
+from st_resources.arrow import records_to_table
 from st_resources.auth import MfaCodeProvider, SessionAuth
 from st_resources.errors import (
     RateLimitExceeded,
@@ -334,6 +337,28 @@ class ServiceTitanClient:
                         yield item
             finally:
                 stop.set()
+
+    def iter_tables(
+        self, path: str, model: type[BaseModel], loaded_at: datetime
+    ) -> Iterator[pa.Table]:
+        """Every record of a list endpoint as Arrow tables (one per page) with the schema
+        of ``model`` (``st_resources.arrow.arrow_schema``)."""
+        for page in self.iter_pages(path):
+            yield records_to_table(model, page.records, loaded_at)
+
+    def iter_window_tables(
+        self,
+        path: str,
+        start: datetime,
+        end: datetime,
+        model: type[BaseModel],
+        loaded_at: datetime,
+        *,
+        windows: int = 4,
+    ) -> Iterator[pa.Table]:
+        """``iter_window_pages`` as Arrow tables (one per page, in no particular order)."""
+        for page in self.iter_window_pages(path, start, end, windows=windows):
+            yield records_to_table(model, page.records, loaded_at)
 
     def events(
         self, after: str | None = None, limit: int = 500

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -100,6 +100,12 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         path = self.partition_path(entity, day)
         write_parquet_atomic(table, path)
         return path
+
+    def write_partitions(self, entity: str, parts: Mapping[date, pa.Table]) -> int:
+        """Replace several daily partitions of an entity; returns how many were written."""
+        for day, table in parts.items():
+            self.write_partition(entity, day, table)
+        return len(parts)
 
     def write_whole(self, entity: str, table: pa.Table) -> Path:
         """Replace an unpartitioned entity."""

@@ -12,7 +12,7 @@ from st_assets.ingest.partitions import day_bounds, day_range
 from st_resources.arrow import arrow_schema, records_to_table
 from st_resources.entities import ENTITIES, EntitySpec
 from st_resources.resource import ServiceTitanResource
-from st_resources.warehouse import WarehouseResource
+from st_resources.warehouse import WarehouseResource, split_by_day
 
 GROUP = "servicetitan"
 PREVIEW_COLUMNS = 6
@@ -42,14 +42,13 @@ def _fetch(
 ) -> tuple[pa.Table, dict[str, float]]:
     client = client_resource.get_client()
     before = client.metrics.snapshot()
-    pages = (
-        client.iter_window_pages(spec.path, start, end, windows=windows)
-        if start is not None and end is not None
-        else client.iter_pages(spec.path)
-    )
     loaded_at = datetime.now(UTC)
     # Pages are converted as they arrive, so only Arrow data accumulates, never JSON.
-    tables = [records_to_table(spec.model, page.records, loaded_at) for page in pages]
+    tables = list(
+        client.iter_window_tables(spec.path, start, end, spec.model, loaded_at, windows=windows)
+        if start is not None and end is not None
+        else client.iter_tables(spec.path, spec.model, loaded_at)
+    )
     table = pa.concat_tables(tables) if tables else records_to_table(spec.model, [], loaded_at)
     return table, client.metrics.since(before)
 
@@ -95,12 +94,7 @@ def build_entity_asset(
             start, end = day_bounds(days)
             windows = min(8, max(1, len(days) // 7 + 1))
             table, metrics = _fetch(servicetitan, spec, start, end, windows)
-            written = 0
-            from st_resources.warehouse import split_by_day
-
-            for day, part in split_by_day(table, days).items():
-                warehouse.write_partition(spec.name, day, part)
-                written += 1
+            written = warehouse.write_partitions(spec.name, split_by_day(table, days))
             warehouse.ensure_views((spec,))
             context.log.info(
                 "%s: %d records into %d daily partitions", spec.name, table.num_rows, written
