@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+
+# Scopes opened by the current thread: ``add`` counts into them as well, so concurrent
+# readers sharing one client (one per entity) each get their own numbers.
+_scopes = threading.local()
 
 
 @dataclass
@@ -27,6 +33,21 @@ class CallMetrics:
         with self._lock:
             for name, amount in amounts.items():
                 setattr(self, name, getattr(self, name) + amount)
+        for scope in getattr(_scopes, "open", {}).get(id(self), ()):
+            scope.add(**amounts)
+
+    @contextmanager
+    def scope(self) -> Iterator[CallMetrics]:
+        """Counters of what the current thread does with this client until the block ends
+        (the client's own counters keep counting everything)."""
+        scoped = CallMetrics()
+        opened: dict[int, list[CallMetrics]] = getattr(_scopes, "open", None) or {}
+        _scopes.open = opened
+        opened.setdefault(id(self), []).append(scoped)
+        try:
+            yield scoped
+        finally:
+            opened[id(self)].remove(scoped)
 
     def snapshot(self) -> dict[str, float]:
         """The counters as a plain dict."""

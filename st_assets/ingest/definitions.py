@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from st_assets.ingest.after_ingest import after_ingest_sensor
 from st_assets.ingest.assets import build_assets
 from st_assets.ingest.checks import build_checks
 from st_assets.ingest.partitions import DEFAULT_START, daily_partitions
@@ -19,10 +20,19 @@ from st_assets.ingest.sensors import change_feed
 def defs(start_date: str = DEFAULT_START) -> dg.Definitions:
     """Ingest definitions with daily partitions from ``start_date``."""
     partitions_def = daily_partitions(start_date)
+    jobs = build_jobs()
+    checks_job = next(job for job in jobs if job.name == "servicetitan_checks")
     return dg.Definitions(
         assets=build_assets(partitions_def),
         asset_checks=build_checks(),
-        jobs=build_jobs(partitions_def),
+        jobs=jobs,
         schedules=[recent_partitions, nightly_reference, nightly_checks],
-        sensors=[change_feed],
+        sensors=[
+            change_feed,
+            after_ingest_sensor(
+                checks_job,
+                "checks_after_ingest",
+                "Runs the asset checks on the landing after each successful ingest run.",
+            ),
+        ],
     )

@@ -108,11 +108,14 @@ def test_a_record_modified_between_runs_appears_once_with_its_newest_version(
     server = sandbox_factory(customers=300)
     first = _first_day(30)
     defs = _defs(server.base_url, warehouse_dir, first, backend)
-    customers = [defs.get_assets_def(dg.AssetKey(["servicetitan", "customers"]))]
+    key = dg.AssetKey(["servicetitan", "customers"])
+    customers = [defs.get_assets_def(key)]
     resources = resources_for(server.base_url, warehouse_dir, backend=backend)
     with dg.instance_for_test() as instance:
         tags = {RANGE_START: first, RANGE_END: today_key()}
-        assert dg.materialize(customers, instance=instance, resources=resources, tags=tags).success
+        assert dg.materialize(
+            customers, instance=instance, resources=resources, tags=tags, selection=[key]
+        ).success
         cutoff = first + "T00:00:00"
         # A customer already landed in an earlier partition of the window.
         customer_id = next(
@@ -120,7 +123,11 @@ def test_a_record_modified_between_runs_appears_once_with_its_newest_version(
         )
         server.tenant.store.update("customers", customer_id, {"name": "Renamed Customer"})
         assert dg.materialize(
-            customers, instance=instance, resources=resources, partition_key=today_key()
+            customers,
+            instance=instance,
+            resources=resources,
+            partition_key=today_key(),
+            selection=[key],
         ).success
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute(
@@ -152,9 +159,13 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
                 "faultRate": 0.1,
                 "dropRate": 0.05,
                 "seed": 9,
+                # One answer slower than the token's life: the entities are read at once
+                # and would otherwise all be done before any token expires.
+                "slowMs": 2500,
                 "targeted": [
                     {"route": read_route("invoices", backend), "nth": 2, "status": 429, "times": 3},
                     {"route": read_route("jobs", backend), "nth": 1, "status": "drop"},
+                    {"route": read_route("jobs", backend), "nth": 3, "status": "slow"},
                     {"route": read_route("payments", backend), "nth": 1, "status": 503},
                 ],
             },
@@ -165,12 +176,13 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
         warehouse = tmp_path / name
         defs = _defs(server.base_url, warehouse, first, backend)
         selected = [
-            defs.get_assets_def(dg.AssetKey(["servicetitan", e]))
+            dg.AssetKey(["servicetitan", e])
             for e in ("jobs", "invoices", "payments", "appointments")
         ]
         with dg.instance_for_test() as instance:
             result = dg.materialize(
-                selected,
+                [defs.get_assets_def(selected[0])],
+                selection=selected,
                 instance=instance,
                 resources=resources_for(server.base_url, warehouse, page_size=50, backend=backend),
                 tags={RANGE_START: first, RANGE_END: today_key()},
@@ -209,7 +221,8 @@ from tests.assets.conftest import resources_for
 from pathlib import Path
 base, warehouse, day, tokens = sys.argv[1:5]
 defs = dg.Definitions.merge(ingest_defs("2020-01-01"), dg.Definitions(resources=resources_for(base, Path(warehouse), Path(tokens))))
-result = dg.materialize([defs.get_assets_def(dg.AssetKey(["servicetitan", "jobs"]))], partition_key=day,
+jobs = dg.AssetKey(["servicetitan", "jobs"])
+result = dg.materialize([defs.get_assets_def(jobs)], partition_key=day, selection=[jobs],
                         resources=resources_for(base, Path(warehouse), Path(tokens)))
 print("ok" if result.success else "failed")
 """
@@ -313,3 +326,71 @@ def test_freshness_check_fails_without_todays_partition_and_passes_after_it(
         _run(defs, "servicetitan_changing", instance, today_key(), today_key())
         after = _evaluations(_run(defs, "servicetitan_checks", instance))
         assert after["today_is_fresh@jobs"] is True
+
+
+def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
+    sandbox: SandboxServer, warehouse_dir: Path
+) -> None:
+    """Entities are read at once in one step: the ones that land are recorded, the step
+    fails naming the one that did not, and its old partitions are untouched."""
+    first = _first_day(5)
+    defs = _defs(sandbox.base_url, warehouse_dir, first)
+    jobs_day = warehouse_dir / "landing" / "jobs" / f"modified_date={today_key()}" / "data.parquet"
+    with dg.instance_for_test() as instance:
+        _run(defs, "servicetitan_changing", instance, first, today_key())
+        before = pq.read_table(jobs_day)
+        httpx.post(
+            f"{sandbox.base_url}/_sandbox/faults",
+            json={"targeted": [{"route": "/jobs", "nth": 1, "status": 400, "times": 1000}]},
+        )
+        try:
+            tags = {RANGE_START: first, RANGE_END: today_key()}
+            result = defs.resolve_job_def("servicetitan_changing").execute_in_process(
+                instance=instance, tags=tags, raise_on_error=False
+            )
+        finally:
+            httpx.delete(f"{sandbox.base_url}/_sandbox/faults")
+        assert not result.success
+        failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+        message = str(failure.step_failure_data.error)
+        assert "1 of 11 entities failed to land: jobs" in message
+        landed = {
+            e.asset_key.path[-1]
+            for e in result.all_events
+            if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key is not None
+        }
+        assert landed == {s.name for s in ENTITIES if s.partitioned} - {"jobs"}
+        assert pq.read_table(jobs_day).equals(before)
+
+
+def test_ingest_runs_leave_the_checks_to_a_run_the_sensor_asks_for_after_them(
+    sandbox: SandboxServer, warehouse_dir: Path
+) -> None:
+    """A ranged run would store every check as planned once per partition before it
+    starts; the ingest jobs leave checks out and ``checks_after_ingest`` runs them after."""
+    first = _first_day(3)
+    defs = _defs(sandbox.base_url, warehouse_dir, first)
+    with dg.instance_for_test() as instance:
+        ingest = _run(defs, "servicetitan_changing", instance, first, today_key())
+        assert not _evaluations(ingest)
+        run = instance.get_run_by_id(ingest.run_id)
+        assert run is not None
+        success = next(
+            e.dagster_event
+            for e in instance.all_logs(run.run_id)
+            if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
+        )
+        sensor = defs.get_sensor_def("checks_after_ingest")
+        request = sensor(
+            dg.build_run_status_sensor_context(
+                sensor_name=sensor.name,
+                dagster_event=success,
+                dagster_instance=instance,
+                dagster_run=run,
+            )
+        )
+        assert isinstance(request, dg.RunRequest)
+        assert request.run_key == f"after-{run.run_id}"
+        assert sensor.job_name == "servicetitan_checks"
+        checks = _evaluations(_run(defs, "servicetitan_checks", instance))
+        assert checks["today_is_fresh@jobs"] is True

@@ -1,0 +1,229 @@
+"""Landing entities from the API into the warehouse: several entities at once, each range
+read as day-aligned windows whose days are written as soon as they are complete.
+
+Why streaming: a backfill of every entity at once would otherwise hold the whole tenant in
+memory. The API returns a window's records ordered by ``modifiedOn``, so once a page
+starts on a later day, the earlier days of that window are complete and can be written;
+only a page and the day in progress stay in memory per window. A source that does not
+keep that order (detected per page) is buffered instead and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from st_assets.ingest.partitions import day_bounds
+from st_resources.arrow import arrow_schema
+from st_resources.client import ServiceTitanClient
+from st_resources.entities import EntitySpec
+from st_resources.warehouse import WarehouseResource, split_by_day
+
+PREVIEW_ROWS = 5
+
+
+def day_groups(days: Sequence[date], groups: int) -> list[list[date]]:
+    """``days`` (ascending, contiguous) cut into at most ``groups`` contiguous runs of
+    nearly equal length; every day is in exactly one run."""
+    if not days:
+        return []
+    groups = max(1, min(groups, len(days)))
+    size, extra = divmod(len(days), groups)
+    out, at = [], 0
+    for i in range(groups):
+        n = size + (1 if i < extra else 0)
+        out.append(list(days[at : at + n]))
+        at += n
+    return out
+
+
+def windows_for(days: int) -> int:
+    """Concurrent windows per entity: one for a day or two; up to four for long ranges,
+    since several entities already share the rate limit (each window ends on a partial
+    page, so more windows cost calls)."""
+    return min(4, max(1, days // 7 + 1))
+
+
+def _day_column(table: pa.Table) -> pa.Array:
+    return pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
+
+
+class DayWriter:
+    """Collects one window's tables and hands each day to ``write`` once it is complete.
+
+    ``write`` receives ``{day: rows}`` for consecutive days, empty days included (a day
+    re-landed after its records moved away must be cleared). ``merge`` receives rows that
+    arrived for an already written day (a source out of ``modifiedOn`` order).
+    """
+
+    def __init__(
+        self,
+        days: Sequence[date],
+        schema: pa.Schema,
+        write: Callable[[Mapping[date, pa.Table]], None],
+        merge: Callable[[date, pa.Table], None],
+    ) -> None:
+        self.days = list(days)
+        self.schema = schema
+        self.write = write
+        self.merge = merge
+        self.next = 0  # index in ``days`` of the first day not written yet
+        self.pending: list[pa.Table] = []
+        self.ordered = True
+
+    def add(self, table: pa.Table) -> None:
+        """One page of the window."""
+        if table.num_rows == 0:
+            return
+        self.pending.append(table)
+        if not self.ordered:
+            return
+        bounds = pc.min_max(_day_column(table))
+        first, last = bounds["min"].as_py(), bounds["max"].as_py()
+        if first is None or (self.next < len(self.days) and first < self.days[self.next]):
+            # Rows for a day already written: stop streaming, buffer the rest.
+            self.ordered = False
+            return
+        # In order, no later page has rows before this page's last day.
+        self._write_before(last)
+
+    def _write_before(self, day: date) -> None:
+        upto = self.next
+        while upto < len(self.days) and self.days[upto] < day:
+            upto += 1
+        if upto == self.next:
+            return
+        done = self.days[self.next : upto]
+        buffered = pa.concat_tables(self.pending)
+        self.write(split_by_day(buffered, done))
+        keep = pc.greater_equal(_day_column(buffered), pa.scalar(day, pa.date32()))
+        rest = buffered.filter(keep)
+        self.pending = [rest] if rest.num_rows else []
+        self.next = upto
+
+    def close(self) -> None:
+        """The window has no more pages: write every day left."""
+        buffered = pa.concat_tables(self.pending) if self.pending else self.schema.empty_table()
+        self.pending = []
+        if not self.ordered:
+            for day, rows in split_by_day(buffered, self.days[: self.next]).items():
+                if rows.num_rows:
+                    self.merge(day, rows)
+        self.write(split_by_day(buffered, self.days[self.next :]))
+        self.next = len(self.days)
+
+
+@dataclass
+class Landed:
+    """What landing one entity did (the asset's metadata)."""
+
+    records: int = 0
+    partitions: int = 0
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class _Tally:
+    """Records, partitions and the first rows of an entity, shared by its windows."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.landed = Landed()
+
+    def page(self, table: pa.Table) -> None:
+        with self.lock:
+            self.landed.records += table.num_rows
+            if len(self.landed.preview) < PREVIEW_ROWS and table.num_rows:
+                need = PREVIEW_ROWS - len(self.landed.preview)
+                self.landed.preview += table.slice(0, need).to_pylist()
+
+    def written(self, count: int) -> None:
+        with self.lock:
+            self.landed.partitions += count
+
+
+def land_days(
+    client: ServiceTitanClient,
+    warehouse: WarehouseResource,
+    spec: EntitySpec,
+    days: Sequence[date],
+    loaded_at: datetime,
+) -> Landed:
+    """Land the daily partitions ``days`` of ``spec``: day-aligned windows read
+    concurrently, each day written once complete."""
+    schema = arrow_schema(spec.model)
+    tally = _Tally()
+
+    def write(parts: Mapping[date, pa.Table]) -> None:
+        tally.written(warehouse.write_partitions(spec.name, parts))
+
+    def merge(day: date, rows: pa.Table) -> None:
+        path = warehouse.partition_path(spec.name, day)
+        old = pq.read_table(path, schema=schema) if path.exists() else schema.empty_table()
+        warehouse.write_partition(spec.name, day, pa.concat_tables([old, rows]))
+
+    def window(group: list[date]) -> dict[str, float]:
+        start, end = day_bounds(group)
+        writer = DayWriter(group, schema, write, merge)
+        with client.metrics.scope() as scoped:
+            for table in client.iter_window_tables(
+                spec.path, start, end, spec.model, loaded_at, windows=1
+            ):
+                tally.page(table)
+                writer.add(table)
+            writer.close()
+        return scoped.snapshot()
+
+    groups = day_groups(days, windows_for(len(days)))
+    totals: dict[str, float] = {}
+    with ThreadPoolExecutor(len(groups), thread_name_prefix=f"st-{spec.name}") as pool:
+        for numbers in pool.map(window, groups):
+            for key, value in numbers.items():
+                totals[key] = totals.get(key, 0) + value
+    tally.landed.metrics = totals
+    return tally.landed
+
+
+def land_whole(
+    client: ServiceTitanClient,
+    warehouse: WarehouseResource,
+    spec: EntitySpec,
+    loaded_at: datetime,
+) -> Landed:
+    """Land a reference set whole (one file, replaced)."""
+    tally = _Tally()
+    with client.metrics.scope() as scoped:
+        tables = []
+        for table in client.iter_tables(spec.path, spec.model, loaded_at):
+            tally.page(table)
+            tables.append(table)
+    warehouse.write_whole(
+        spec.name, pa.concat_tables(tables) if tables else arrow_schema(spec.model).empty_table()
+    )
+    tally.written(1)
+    tally.landed.metrics = scoped.snapshot()
+    return tally.landed
+
+
+def land_concurrently(
+    specs: Sequence[EntitySpec], land: Callable[[EntitySpec], Landed]
+) -> Iterator[tuple[EntitySpec, Landed | BaseException]]:
+    """Run ``land`` for every entity at once; yield each as it finishes (or fails), so
+    its materialization is recorded while the others are still reading."""
+    if not specs:
+        return
+    with ThreadPoolExecutor(len(specs), thread_name_prefix="st-entity") as pool:
+        futures: dict[Future[Landed], EntitySpec] = {
+            pool.submit(land, spec): spec for spec in specs
+        }
+        for future in as_completed(futures):
+            error = future.exception()
+            yield futures[future], (error if error is not None else future.result())
