@@ -273,8 +273,8 @@ def dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
         os.environ.setdefault(key, value)
     with TreeRss() as rss:
         out = _dlt_backfill(base_url, work, rate)
-    out["peak_rss_mb"] = rss.peak_mb
     out["peak_rss_self_mb"] = peak_rss_mb()
+    out["peak_rss_mb"] = max(rss.peak_mb, out["peak_rss_self_mb"])
     # The largest child process alone (reaped children only), for reference.
     out["peak_rss_children_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return out
