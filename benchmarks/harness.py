@@ -408,7 +408,8 @@ Written by `{command}` at {report["taken_at"]}. Do not edit by hand: re-run it.
   or the chain of latencies that must follow each other, whichever is longer
   (`benchmarks/floor.py`). `× floor` is our time divided by it (target ≤ 1.25 for the
   full backfill). API calls are counted by the sandbox, 429s included.
-- **peak RSS** is the measured process's own peak (the sandbox runs in another process).
+- **peak RSS** is the measured process's own peak (the sandbox runs in another process);
+  for the dlt peer, its process and its normalize worker processes together, sampled.
 
 ## Settings
 

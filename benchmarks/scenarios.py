@@ -78,7 +78,15 @@ def backfill(bench: Bench) -> list[Row]:
             peer["peak_rss_mb"],
             f"{_correctness(peer['rows'], counts)}; dlt/ours: time {time_ratio:.2f}x, "
             f"peak RSS {memory_ratio:.2f}x",
-            {"rows": peer["rows"], "time_ratio": time_ratio, "memory_ratio": memory_ratio},
+            {
+                "rows": peer["rows"],
+                "time_ratio": time_ratio,
+                "memory_ratio": memory_ratio,
+                # dlt's extract / normalize / load seconds, and its main process's own
+                # peak beside the process tree's (``peak_rss_mb``).
+                "stages": peer.get("stages", {}),
+                "peak_rss_self_mb": peer.get("peak_rss_self_mb"),
+            },
         )
     )
     return rows

@@ -80,6 +80,9 @@ def test_the_dlt_peer_loads_the_same_records_and_is_compared(report: dict) -> No
     assert peer["details"]["rows"] == report["sandbox_records"]
     assert peer["calls"] >= peer["floor"]["calls"]
     assert peer["details"]["time_ratio"] > 0 and peer["details"]["memory_ratio"] > 0
+    assert set(peer["details"]["stages"]) == {"extract", "normalize", "load"}
+    # The tree's peak holds the main process's own.
+    assert peer["peak_rss_mb"] >= peer["details"]["peak_rss_self_mb"] > 0
 
 
 def test_incremental_runs_fetch_at_least_the_changed_records_and_count_the_feed(
