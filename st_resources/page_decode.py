@@ -150,5 +150,6 @@ def decode_page(model: type[BaseModel], body: bytes, loaded_at: datetime) -> Pag
             first = model.__name__ not in _logged
             _logged.add(model.__name__)
         if first:
-            log.debug("decoding a %s page in Python (%s)", model.__name__, exc)
+            # Once per model: a server that sends one odd shape usually sends it on every page.
+            log.debug("decoding %s pages in Python (%.200s)", model.__name__, exc)
     return python_page_table(model, body, loaded_at)

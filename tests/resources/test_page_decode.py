@@ -16,10 +16,12 @@ import pytest
 from st_resources.arrow import records_to_table
 from st_resources.client import ServiceTitanClient
 from st_resources.entities import ENTITIES, entity
+from st_resources.models import Event
 from st_resources.page_decode import (
     FastDecodeError,
     decode_page,
     fast_page_table,
+    fast_path_supported,
     python_page_table,
 )
 from st_resources.settings import ClientSettings
@@ -169,3 +171,16 @@ def test_shapes_the_fast_path_does_not_know_go_to_python(body: bytes) -> None:
         fast_page_table(spec.model, body, LOADED_AT)
     with pytest.raises((ValueError, TypeError, KeyError, AttributeError)):
         decode_page(spec.model, body, LOADED_AT)
+
+
+def test_a_model_with_a_dict_field_always_takes_the_python_path() -> None:
+    # ``dict`` fields land as sorted JSON text, which only the Python path writes.
+    assert not fast_path_supported(Event)
+    assert all(fast_path_supported(spec.model) for spec in ENTITIES)
+    record = {"id": 1, "type": "job.created", "entity": "jobs", "entityId": 5}
+    record |= {"occurredOn": "2026-01-02T03:04:05Z", "data": {"b": 1, "a": [2]}}
+    body = json.dumps({"data": [record], "hasMore": True, "nextCursor": "1"}).encode()
+    page = decode_page(Event, body, LOADED_AT)
+    assert page.table.equals(records_to_table(Event, [record], LOADED_AT))
+    assert page.table["data"].to_pylist() == ['{"a": [2], "b": 1}']
+    assert page.has_more and page.next_cursor == "1"
