@@ -28,8 +28,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from st_resources.arrow import records_to_table
 from st_resources.client import (
     Page,
     ServiceTitanClient,
@@ -388,6 +390,30 @@ class ServiceTitanV2Client(ServiceTitanClient):
             # from now on gets a modifiedOn past ``end``: the next window starting at
             # ``end`` may resume from this token.
             self.state.put(entity, token, end)
+
+    # v2 records are reshaped in Python (``to_session_shape``, nested assignments), so
+    # their tables come from those records, not from the fast byte decoder.
+
+    def iter_tables(
+        self, path: str, model: type[BaseModel], loaded_at: datetime
+    ) -> Iterator[pa.Table]:
+        """Every record of an entity as Arrow tables (one per page), via ``iter_pages``."""
+        for page in self.iter_pages(path):
+            yield records_to_table(model, page.records, loaded_at)
+
+    def iter_window_tables(
+        self,
+        path: str,
+        start: datetime,
+        end: datetime,
+        model: type[BaseModel],
+        loaded_at: datetime,
+        *,
+        windows: int = 4,
+    ) -> Iterator[pa.Table]:
+        """``iter_window_pages`` as Arrow tables (one per page)."""
+        for page in self.iter_window_pages(path, start, end, windows=windows):
+            yield records_to_table(model, page.records, loaded_at)
 
     def events(
         self, after: str | None = None, limit: int = 500
