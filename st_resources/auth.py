@@ -269,9 +269,17 @@ class SessionAuth:
         status, body = self.send(
             "/sessions/mfa", {"challengeId": challenge, "method": method, "code": code}
         )
-        for offset in (1, -1):
+        for offset in (1, -1, None):
             if not (status == 401 and _code(body) == "mfa_code_reused" and method == "totp"):
                 break
+            if offset is None:
+                # Every code the tenant accepts now (this step's and its neighbours') was used
+                # by other logins of this user (workers starting together): the step after
+                # next brings an unused one. Other threads wait on this login's lock.
+                wait = TOTP_STEP - time.time() % TOTP_STEP + 0.5
+                log.info("every TOTP code of this step was used; waiting %.0f s", wait)
+                time.sleep(wait)
+                offset = 1
             # Another process used this 30-second code; the tenant also accepts the codes of
             # the neighbouring steps (clock drift), each once.
             status, body = self.send(
