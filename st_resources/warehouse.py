@@ -126,6 +126,11 @@ def write_parquet_atomic(table: pa.Table, target: Path) -> None:
         raise
 
 
+def modified_day(table: pa.Table) -> pa.Array:
+    """The UTC day of each row's ``modifiedOn`` (the daily partition a row belongs to)."""
+    return pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
+
+
 def split_by_day(table: pa.Table, days: list[date]) -> dict[date, pa.Table]:
     """Rows of ``table`` per UTC day of ``modifiedOn``; every day of ``days`` gets a table,
     empty ones included (so a re-materialized day whose records moved away is cleared).
@@ -139,7 +144,7 @@ def split_by_day(table: pa.Table, days: list[date]) -> dict[date, pa.Table]:
     out: dict[date, pa.Table] = dict.fromkeys(days, empty)
     if table.num_rows == 0 or not days:
         return out
-    day_column = pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
+    day_column = modified_day(table)
     order = pc.sort_indices(day_column)  # stable: equal days keep their order
     runs = pc.run_end_encode(day_column.take(order)).chunk(0)
     ends = runs.run_ends.to_pylist()

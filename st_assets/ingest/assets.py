@@ -4,7 +4,7 @@ land whole. Each multi-asset reads its selected entities at once (they share the
 rate limit) and records each entity's materialization as soon as that entity is landed.
 A range of partitions (a backfill) is one run: ranged, windowed reads written per day."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,7 +69,7 @@ def _result(spec: EntitySpec, landed: Landed, warehouse: WarehouseResource) -> d
 def _land(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
-    land: Any,
+    land: Callable[[EntitySpec], Landed],
 ) -> Iterator[dg.MaterializeResult]:
     """Land the selected entities at once; a failed entity does not stop the others,
     and the step fails at the end naming every entity that failed."""

@@ -9,10 +9,12 @@ from st_assets.ingest.assets import build_assets
 from st_assets.ingest.checks import build_checks
 from st_assets.ingest.partitions import DEFAULT_START, daily_partitions
 from st_assets.ingest.schedules import (
-    build_jobs,
+    changing_job,
+    checks_job,
     nightly_checks,
     nightly_reference,
     recent_partitions,
+    reference_job,
 )
 from st_assets.ingest.sensors import change_feed
 
@@ -20,12 +22,10 @@ from st_assets.ingest.sensors import change_feed
 def defs(start_date: str = DEFAULT_START) -> dg.Definitions:
     """Ingest definitions with daily partitions from ``start_date``."""
     partitions_def = daily_partitions(start_date)
-    jobs = build_jobs()
-    checks_job = next(job for job in jobs if job.name == "servicetitan_checks")
     return dg.Definitions(
         assets=build_assets(partitions_def),
         asset_checks=build_checks(),
-        jobs=jobs,
+        jobs=[changing_job, reference_job, checks_job],
         schedules=[recent_partitions, nightly_reference, nightly_checks],
         sensors=[
             change_feed,

@@ -25,7 +25,7 @@ from st_assets.ingest.partitions import day_bounds
 from st_resources.arrow import arrow_schema
 from st_resources.client import ServiceTitanClient
 from st_resources.entities import EntitySpec
-from st_resources.warehouse import WarehouseResource, split_by_day
+from st_resources.warehouse import WarehouseResource, modified_day, split_by_day
 
 PREVIEW_ROWS = 5
 
@@ -50,10 +50,6 @@ def windows_for(days: int) -> int:
     since several entities already share the rate limit (each window ends on a partial
     page, so more windows cost calls)."""
     return min(4, max(1, days // 7 + 1))
-
-
-def _day_column(table: pa.Table) -> pa.Array:
-    return pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
 
 
 class DayWriter:
@@ -86,7 +82,7 @@ class DayWriter:
         self.pending.append(table)
         if not self.ordered:
             return
-        bounds = pc.min_max(_day_column(table))
+        bounds = pc.min_max(modified_day(table))
         first, last = bounds["min"].as_py(), bounds["max"].as_py()
         if first is None or (self.next < len(self.days) and first < self.days[self.next]):
             # Rows for a day already written: stop streaming, buffer the rest.
@@ -104,7 +100,7 @@ class DayWriter:
         done = self.days[self.next : upto]
         buffered = pa.concat_tables(self.pending)
         self.write(split_by_day(buffered, done))
-        keep = pc.greater_equal(_day_column(buffered), pa.scalar(day, pa.date32()))
+        keep = pc.greater_equal(modified_day(buffered), pa.scalar(day, pa.date32()))
         rest = buffered.filter(keep)
         self.pending = [rest] if rest.num_rows else []
         self.next = upto

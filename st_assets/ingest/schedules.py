@@ -7,7 +7,6 @@ and nightly. Inside a ranged run Dagster would record each check as planned once
 partition (12,000 rows for three years of 11 entities) before the run could start."""
 
 from datetime import timedelta
-from typing import Any
 
 import dagster as dg
 
@@ -18,22 +17,19 @@ CHANGING_KEYS = [asset_key(s.name) for s in CHANGING]
 REFERENCE_KEYS = [asset_key(s.name) for s in REFERENCE]
 
 
-def build_jobs() -> list[Any]:
-    """The asset jobs the schedules, the sensor and the demo launch."""
-    return [
-        dg.define_asset_job(
-            "servicetitan_changing",
-            selection=dg.AssetSelection.assets(*CHANGING_KEYS).without_checks(),
-        ),
-        dg.define_asset_job(
-            "servicetitan_reference",
-            selection=dg.AssetSelection.assets(*REFERENCE_KEYS).without_checks(),
-        ),
-        dg.define_asset_job(
-            "servicetitan_checks",
-            selection=dg.AssetSelection.checks_for_assets(*CHANGING_KEYS, *REFERENCE_KEYS),
-        ),
-    ]
+# The asset jobs the schedules, the sensors and the demo launch.
+changing_job = dg.define_asset_job(
+    "servicetitan_changing",
+    selection=dg.AssetSelection.assets(*CHANGING_KEYS).without_checks(),
+)
+reference_job = dg.define_asset_job(
+    "servicetitan_reference",
+    selection=dg.AssetSelection.assets(*REFERENCE_KEYS).without_checks(),
+)
+checks_job = dg.define_asset_job(
+    "servicetitan_checks",
+    selection=dg.AssetSelection.checks_for_assets(*CHANGING_KEYS, *REFERENCE_KEYS),
+)
 
 
 @dg.schedule(
