@@ -153,9 +153,18 @@ def _free_slot_pair(server: SandboxServer) -> tuple[dict[str, Any], dict[str, An
 
 
 def test_assign_keeps_the_no_double_booking_rule(sandbox_factory: Any) -> None:
-    server = sandbox_factory(customers=200)
+    # 1,000 customers: with 200, whether two Scheduled appointments overlap depended on the
+    # hour the data was generated (none at 14:00-24:00 UTC on 2026-11-24); with 1,000 there
+    # are 23 or more pairs at every hour of that day.
+    server = sandbox_factory(customers=1000)
     first, second = _free_slot_pair(server)
-    busy = {x["technicianId"] for a in (first, second) for x in a["assignments"]}
+    # A technician with nothing else in either window, so only the pair can clash.
+    busy = {
+        x["technicianId"]
+        for a in _dump(server, "appointments")
+        if any(a["start"] < w["end"] and w["start"] < a["end"] for w in (first, second))
+        for x in a["assignments"]
+    }
     tech = next(
         t["id"] for t in _dump(server, "technicians") if t["active"] and t["id"] not in busy
     )
