@@ -2,10 +2,11 @@
 
     python -m benchmarks.landing_io --rows 30000 300000 --repeat 3
 
-A three-year backfill lands one Parquet file per entity and day (1,096 files, whatever the
-tenant's size). For N synthetic rows of one entity (default ``invoices``, the widest schema:
-real sandbox records resampled, ``modifiedOn`` spread over 1,096 days) this times, for the
-code before the landing-io change (kept below) and the warehouse module now:
+A three-year backfill is 1,096 daily partitions per entity. The code before the landing-io
+change (kept below) wrote one Parquet file per day; the warehouse module now writes one per
+month (37 files). For N synthetic rows of one entity (default ``invoices``, the widest
+schema: real sandbox records resampled, ``modifiedOn`` spread over 1,096 days) this times,
+for both:
 
 - ``split``: ``split_by_day`` of the whole table into its days;
 - ``write``: ``write_partitions`` of every day into an empty landing;
@@ -102,14 +103,17 @@ def old_write_partitions(
 ) -> int:
     """A plain loop of atomic single-file writes."""
     for day, table in parts.items():
-        old_write_parquet_atomic(table, warehouse.partition_path(entity, day))
+        old_write_parquet_atomic(table, _old_day_path(warehouse, entity, day))
     return len(parts)
 
 
+def _old_day_path(warehouse: WarehouseResource, entity: str, day: date) -> Path:
+    return warehouse.landing(entity) / f"modified_date={day.isoformat()}" / "data.parquet"
+
+
 def _old_read_parquet(warehouse: WarehouseResource, entity: str) -> str:
-    return (
-        f"read_parquet('{warehouse.glob(entity)}', hive_partitioning = true, union_by_name = true)"
-    )
+    glob = warehouse.landing(entity) / "**" / "*.parquet"
+    return f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
 
 
 def old_ensure_views(warehouse: WarehouseResource, entity: str) -> None:

@@ -1,33 +1,38 @@
-"""The warehouse: Parquet landing (atomic, one file per daily partition) and
-``warehouse.duckdb`` with a ``raw`` schema of views over it.
+"""The warehouse: the Parquet landing and ``warehouse.duckdb`` with a ``raw`` schema of
+views over it.
+
+**Landing layout.** A partitioned entity lands one file per month of ``modifiedOn``,
+``landing/<entity>/YYYY-MM.parquet``, holding that month's daily partitions: each row
+carries its partition day in a ``modified_date`` column, and the file's key-value metadata
+lists the days landed into it with when each was landed (so a day landed empty is known as
+landed, and its freshness is its own, not the month's). A reference set lands whole, as
+``landing/<entity>/data.parquet``.
+
+Why months, not a file per day: a three-year backfill of 11 entities is 12k days, and each
+file costs about a millisecond of CPU to encode and publish whatever its size, more than
+the records in it. A month is 36 files per entity; re-landing one day rewrites its month
+(tens of milliseconds) under the month's lock, so concurrent runs of days of one month
+never lose each other's rows. Every rewrite goes through a temporary file and a rename:
+readers see a month either before or after a write, never half of it.
 
 Only one process may write a DuckDB file, so every writer of ``warehouse.duckdb`` holds
 ``warehouse_write_lock``; readers that check data (asset checks) query the Parquet files
 through an in-memory DuckDB connection and never open the warehouse file.
-
-``landing/.schemas/<entity>.json`` records how many of an entity's files carry each
-schema (a fingerprint per distinct Arrow schema). Views read the files with
-``union_by_name = false`` while there is a single schema, which lets DuckDB bind the view
-from one file's footer instead of opening all 1,096 of a three-year backfill, and fall back
-to ``union_by_name = true`` once files differ (a model gained a field between releases and
-old days still lack it). Writers update it under ``<entity>.lock`` before a file appears.
-It sits outside the entity's folder, which holds nothing but its partitions.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import json
 import os
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+import shutil
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from datetime import date
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import dagster as dg
 import duckdb
@@ -40,9 +45,12 @@ from pydantic import Field
 from st_resources.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
 
 PARTITION_KEY = "modified_date"
+# Key-value metadata of a month file: {"YYYY-MM-DD": landed-at ISO instant} per landed day.
+LANDED_DAYS_KEY = b"servicetitan.landed_days"
 # pyarrow releases the GIL while it encodes and writes, so a few threads overlap files.
 WRITE_THREADS = min(4, os.cpu_count() or 1)
 _tmp_counter = itertools.count()
+_K = TypeVar("_K")
 
 
 class PartitionWriteError(RuntimeError):
@@ -59,7 +67,13 @@ class _Staged(NamedTuple):
 
     tmp: str
     target: str
-    fingerprint: str
+
+
+class Month(NamedTuple):
+    """One month file read back: its rows (with ``modified_date``) and its landed days."""
+
+    table: pa.Table
+    landed: dict[date, datetime]
 
 
 @contextmanager
@@ -71,22 +85,15 @@ def warehouse_write_lock(warehouse_dir: str | Path, timeout: float = 600) -> Ite
         yield
 
 
-def schema_fingerprint(schema: pa.Schema) -> str:
-    """A short stable id of the column names, types and nullability of ``schema``; two files
-    with the same fingerprint can be read by DuckDB without ``union_by_name``. Metadata (the
-    pandas or Arrow blobs a writer adds) does not count."""
-    bare = pa.schema([pa.field(f.name, f.type, f.nullable) for f in schema])
-    return hashlib.sha256(bare.serialize().to_pybytes()).hexdigest()[:16]
-
-
-def encode_parquet(table: pa.Table) -> pa.Buffer:
-    """``table`` as the bytes of a landing Parquet file."""
+def encode_parquet(table: pa.Table, metadata: Mapping[bytes, bytes] | None = None) -> pa.Buffer:
+    """``table`` (with ``metadata`` added to its schema's) as the bytes of a landing file."""
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
     sink = pa.BufferOutputStream()
-    # Snappy, not zstd: a backfill writes one small file per entity and day (12k for three
-    # years) and zstd's per-column setup doubles the CPU of each. No dictionary pages: a day
-    # holds tens to hundreds of rows, too few to repeat much, and building the dictionaries
-    # costs ~20% of a file's CPU for ~8% fewer bytes. Column statistics stay: DuckDB skips
-    # files with them when a query filters.
+    # Snappy, not zstd: zstd's per-column setup doubles the CPU of a small file (a day
+    # re-landed into a quiet month) for little gain. No dictionary pages: building them costs
+    # ~20% of a file's CPU for ~8% fewer bytes. Column statistics stay: rows are in day
+    # order, so DuckDB skips row groups when a query filters on ``modified_date``.
     pq.write_table(table, sink, compression="snappy", use_dictionary=False)
     return sink.getvalue()
 
@@ -114,21 +121,14 @@ def _unlink(path: str) -> None:
         os.remove(path)
 
 
-def write_parquet_atomic(table: pa.Table, target: Path) -> None:
-    """Write ``table`` to ``target`` through a temporary file in the same folder and a rename,
-    so readers never see half a file and a rewrite replaces the file whole."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temp(encode_parquet(table), str(target))
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        _unlink(tmp)
-        raise
-
-
 def modified_day(table: pa.Table) -> pa.Array:
     """The UTC day of each row's ``modifiedOn`` (the daily partition a row belongs to)."""
     return pc.cast(pc.cast(table["modifiedOn"], pa.timestamp("us")), pa.date32())
+
+
+def month_of(day: date) -> date:
+    """The first day of ``day``'s month (the key of the file that holds the day)."""
+    return day.replace(day=1)
 
 
 def split_by_day(table: pa.Table, days: list[date]) -> dict[date, pa.Table]:
@@ -165,6 +165,115 @@ def split_by_day(table: pa.Table, days: list[date]) -> dict[date, pa.Table]:
     return out
 
 
+def with_partition_day(table: pa.Table, day: date) -> pa.Table:
+    """``table`` with its partition day as the ``modified_date`` column (replaced if there)."""
+    column = pa.array([day] * table.num_rows, pa.date32())
+    if PARTITION_KEY in table.column_names:
+        return table.set_column(table.schema.get_field_index(PARTITION_KEY), PARTITION_KEY, column)
+    return table.append_column(PARTITION_KEY, column)
+
+
+def landed_days(metadata: Mapping[bytes, bytes] | None) -> dict[date, datetime]:
+    """The landed days recorded in a month file's key-value ``metadata``."""
+    raw = json.loads((metadata or {}).get(LANDED_DAYS_KEY, b"{}"))
+    return {date.fromisoformat(day): datetime.fromisoformat(at) for day, at in raw.items()}
+
+
+def read_month(path: str | Path) -> Month | None:
+    """The month file at ``path`` (None if there is none)."""
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        return None
+    metadata = dict(table.schema.metadata or {})
+    landed = landed_days(metadata)
+    metadata.pop(LANDED_DAYS_KEY, None)
+    return Month(table.replace_schema_metadata(metadata or None), landed)
+
+
+def encode_month(month: Month) -> pa.Buffer:
+    """``month`` as the bytes of its file, its landed days in the footer."""
+    landed = {d.isoformat(): at.isoformat() for d, at in sorted(month.landed.items())}
+    return encode_parquet(month.table, {LANDED_DAYS_KEY: json.dumps(landed).encode()})
+
+
+def merge_month(
+    old: Month | None,
+    parts: Mapping[date, pa.Table],
+    landed_at: Mapping[date, datetime],
+    append: bool = False,
+) -> Month:
+    """The month ``old`` with the days of ``parts`` replaced (or, with ``append``, added to);
+    rows stay in day order and keep their order within a day. A new column of a later
+    release reads as null in the rows landed before it."""
+    days = sorted(parts)
+    landed = dict(old.landed) if old else {}
+    for day in days:
+        landed[day] = landed_at[day]
+    kept = old.table if old is not None else None
+    if kept is not None and not append and kept.num_rows:
+        replaced = pc.is_in(kept[PARTITION_KEY], value_set=pa.array(days, pa.date32()))
+        kept = kept.filter(pc.invert(replaced))
+    new = [with_partition_day(parts[day], day) for day in days]
+    pieces = [t for t in new if t.num_rows]
+    if kept is not None and (kept.num_rows or not pieces):
+        pieces.insert(0, kept)
+    if not pieces:  # every day of a new month empty: the file keeps the schema
+        pieces = new[:1]
+    table = pa.concat_tables(pieces, promote_options="default") if len(pieces) > 1 else pieces[0]
+    if kept is not None and kept.num_rows and len(pieces) > 1:
+        table = table.take(pc.sort_indices(table[PARTITION_KEY]))  # stable
+    return Month(table, landed)
+
+
+def _culprit(parts: Mapping[date, pa.Table]) -> date:
+    """The day of ``parts`` whose rows cannot be written (the first, if each can alone)."""
+    for day in sorted(parts):
+        try:
+            encode_parquet(with_partition_day(parts[day], day))
+        except Exception:
+            return day
+    return min(parts)
+
+
+def _in_threads(items: Sequence[_K], stage: Callable[[_K], _Staged], staged: list[_Staged]) -> None:
+    """Run ``stage`` over ``items`` in a few threads and append what each staged to
+    ``staged``, also when one fails or the run is interrupted (so the caller removes
+    them); the first failure cancels the items not started yet and is raised once the
+    running ones are done."""
+    if len(items) == 1 or WRITE_THREADS == 1:
+        for item in items:
+            staged.append(stage(item))
+        return
+    failure: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(items))) as pool:
+        futures = [pool.submit(stage, item) for item in items]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException as exc:
+            failure = exc
+            for future in futures:
+                future.cancel()
+    # The pool has shut down: every future has finished or was cancelled.
+    for future in futures:
+        if not future.cancelled() and future.exception() is None:
+            staged.append(future.result())
+    if failure is not None:
+        raise failure
+
+
+def _publish(staged: list[_Staged]) -> None:
+    """Rename staged files into place; on a failure remove the temporary files left."""
+    try:
+        for file in staged:
+            os.replace(file.tmp, file.target)
+    except BaseException:
+        for file in staged:
+            _unlink(file.tmp)
+        raise
+
+
 class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The landing folder and ``warehouse.duckdb`` (``ST_WAREHOUSE_DIR``)."""
 
@@ -182,196 +291,152 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         """The landing folder of an entity."""
         return self.root / "landing" / entity
 
-    def partition_path(self, entity: str, day: date) -> Path:
-        return self.landing(entity) / f"{PARTITION_KEY}={day.isoformat()}" / "data.parquet"
+    def month_path(self, entity: str, day: date) -> Path:
+        """The file holding the daily partition ``day`` of an entity (its month's)."""
+        return self.landing(entity) / f"{day:%Y-%m}.parquet"
 
     def write_partition(self, entity: str, day: date, table: pa.Table) -> Path:
-        """Replace one daily partition of an entity."""
+        """Replace one daily partition of an entity; returns the file that holds it."""
         self.write_partitions(entity, {day: table})
-        return self.partition_path(entity, day)
+        return self.month_path(entity, day)
 
     def write_partitions(self, entity: str, parts: Mapping[date, pa.Table]) -> int:
         """Replace several daily partitions of an entity; returns how many were written.
 
-        Every file is encoded and written under a temporary name first (a few at a time, in
-        threads), then all are renamed into place: a failure while writing raises
-        ``PartitionWriteError`` naming the day and replaces no day; each rename swaps one
-        whole file, so a reader sees every day either old or new, never half written. An
-        empty day is written as an empty file (its records moved to another day), from bytes
-        encoded once per schema and call."""
+        Each month the days fall in is rewritten once, under its lock, with the other days
+        it holds kept: every month is encoded to a temporary file first (a few at a time, in
+        threads), then all are renamed into place. A failure raises ``PartitionWriteError``
+        naming the day and replaces no day; each rename swaps one whole month, so a reader
+        sees every day either old or new. An empty day is recorded as landed with no rows
+        (its records moved to another day)."""
+        self._migrate_day_folders(entity)
+        return self._write(entity, parts)
+
+    def add_rows(self, entity: str, day: date, rows: pa.Table) -> None:
+        """Add ``rows`` to a daily partition already landed, keeping its rows (records a
+        source returned out of ``modifiedOn`` order, after their day was written)."""
+        self._write(entity, {day: rows}, append=True)
+
+    def _write(
+        self,
+        entity: str,
+        parts: Mapping[date, pa.Table],
+        append: bool = False,
+        landed_at: Mapping[date, datetime] | None = None,
+    ) -> int:
         if not parts:
             return 0
+        now = datetime.now(UTC)
+        stamps = {day: (landed_at or {}).get(day, now) for day in parts}
+        months: dict[date, dict[date, pa.Table]] = {}
+        for day in sorted(parts):
+            months.setdefault(month_of(day), {})[day] = parts[day]
         landing = self.landing(entity)
         landing.mkdir(parents=True, exist_ok=True)
-        # One listing instead of a mkdir attempt per day: a re-landing finds every folder.
-        existing = set(os.listdir(landing))
-        for day in parts:
-            folder = f"{PARTITION_KEY}={day.isoformat()}"
-            if folder not in existing:
-                (landing / folder).mkdir(exist_ok=True)
-        # Per distinct schema: its fingerprint and, if a day is empty, the empty file's bytes.
-        # Schema.equals compares cached fingerprints, much cheaper than hashing a schema.
-        known: list[tuple[pa.Schema, str, list[pa.Buffer]]] = []
-        for table in parts.values():
-            entry = next((k for k in known if table.schema.equals(k[0])), None)
-            if entry is None:
-                entry = (table.schema, schema_fingerprint(table.schema), [])
-                known.append(entry)
-            if table.num_rows == 0 and not entry[2]:
-                entry[2].append(encode_parquet(table))
 
-        def write_one(day: date, table: pa.Table) -> _Staged:
-            # Plain strings: pathlib (and ``root``'s resolve) cost ~10% of a small file.
-            target = f"{landing}{os.sep}{PARTITION_KEY}={day.isoformat()}{os.sep}data.parquet"
-            _, fp, empty = next(k for k in known if table.schema.equals(k[0]))
+        def stage(month: date) -> _Staged:
+            # Plain strings: pathlib costs a measurable share of a small file.
+            target = f"{landing}{os.sep}{month:%Y-%m}.parquet"
+            days = months[month]
             try:
-                data = empty[0] if table.num_rows == 0 else encode_parquet(table)
-                return _Staged(_write_temp(data, target), target, fp)
+                data = encode_month(merge_month(read_month(target), days, stamps, append))
+                return _Staged(_write_temp(data, target), target)
             except Exception as exc:
-                raise PartitionWriteError(entity, day, exc) from exc
+                raise PartitionWriteError(entity, _culprit(days), exc) from exc
 
-        staged: list[_Staged] = []
-        try:
-            if len(parts) == 1 or WRITE_THREADS == 1:
-                staged.extend(write_one(day, table) for day, table in parts.items())
-            else:
-                self._write_in_threads(parts, write_one, staged)
-        except BaseException:
-            for file in staged:
-                _unlink(file.tmp)
-            raise
-        self._publish(entity, staged)
-        return len(staged)
-
-    @staticmethod
-    def _write_in_threads(
-        parts: Mapping[date, pa.Table],
-        write_one: Callable[[date, pa.Table], _Staged],
-        staged: list[_Staged],
-    ) -> None:
-        """Run ``write_one`` over ``parts`` in a few threads and append what each staged to
-        ``staged``, also when one fails or the run is interrupted (so the caller removes
-        them); the first failure cancels the days not started yet and is raised once the
-        running ones are done."""
-        failure: BaseException | None = None
-        with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(parts))) as pool:
-            futures = [pool.submit(write_one, day, table) for day, table in parts.items()]
+        with ExitStack() as locks:
+            for month in months:  # sorted: two writers never wait on each other in a cycle
+                locks.enter_context(self._month_lock(entity, month))
+            staged: list[_Staged] = []
             try:
-                for future in futures:
-                    future.result()
-            except BaseException as exc:
-                failure = exc
-                for future in futures:
-                    future.cancel()
-        # The pool has shut down: every future has finished or was cancelled.
-        for future in futures:
-            if not future.cancelled() and future.exception() is None:
-                staged.append(future.result())
-        if failure is not None:
-            raise failure
+                _in_threads(list(months), stage, staged)
+            except BaseException:
+                for file in staged:
+                    _unlink(file.tmp)
+                raise
+            _publish(staged)
+        return len(parts)
 
     def write_whole(self, entity: str, table: pa.Table) -> Path:
         """Replace an unpartitioned entity."""
         path = self.landing(entity) / "data.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _write_temp(encode_parquet(table), str(path))
-        self._publish(entity, [_Staged(tmp, str(path), schema_fingerprint(table.schema))])
+        _publish([_Staged(_write_temp(encode_parquet(table), str(path)), str(path))])
         return path
 
-    def _publish(self, entity: str, files: list[_Staged]) -> None:
-        """Rename staged files into place under the entity's lock, keeping its schema counts
-        true: they name every new schema before its first file appears (so a reader never
-        takes a mixed landing for a uniform one) and drop the replaced files' schemas after
-        the renames (so a landing rewritten whole in a new schema reads uniform again)."""
+    def read_partition(self, entity: str, day: date) -> pa.Table | None:
+        """The rows of one daily partition as landed (without ``modified_date``), or None
+        if the day was never landed."""
+        self._migrate_day_folders(entity)
+        month = read_month(self.month_path(entity, day))
+        if month is None or day not in month.landed:
+            return None
+        rows = month.table.filter(pc.equal(month.table[PARTITION_KEY], pa.scalar(day)))
+        return rows.drop_columns([PARTITION_KEY])
+
+    def landed_at(self, entity: str, day: date) -> datetime | None:
+        """When the daily partition ``day`` was last landed (None if never): read from its
+        month file's footer, not from the file's age, which any day of the month renews."""
+        self._migrate_day_folders(entity)
         try:
-            with self._schema_lock(entity):
-                counts = self._schema_counts(entity)
-                if counts is None:  # files landed before the counts existed
-                    counts = self._scan_schemas(entity)
-                replaced: Counter[str] = Counter()
-                for file in files:
-                    if os.path.exists(file.target):
-                        replaced[self._file_schema(file.target, counts)] += 1
-                added = Counter(file.fingerprint for file in files)
-                if not set(added) <= set(counts):
-                    self._save_schema_counts(entity, counts + added)
-                for file in files:
-                    try:
-                        os.replace(file.tmp, file.target)
-                    except OSError as exc:
-                        # Days before this one are new already: count what is there now.
-                        self._save_schema_counts(entity, self._scan_schemas(entity))
-                        raise OSError(f"{entity}: replacing {file.target} failed: {exc}") from exc
-                final = counts + added
-                final.subtract(replaced)
-                self._save_schema_counts(entity, +final)
-        except BaseException:
-            for file in files:
-                _unlink(file.tmp)
-            raise
-
-    @staticmethod
-    def _file_schema(path: str, counts: Counter[str]) -> str:
-        # While the landing has one schema, every file has it: no footer to read.
-        if len(counts) == 1:
-            return next(iter(counts))
-        return schema_fingerprint(pq.read_schema(path))
-
-    def _schemas_path(self, entity: str) -> Path:
-        return self.root / "landing" / ".schemas" / f"{entity}.json"
-
-    def _schema_lock(self, entity: str) -> FileLock:
-        """The lock of an entity's writers (and of the one-time count of an old landing)."""
-        folder = self.root / "landing" / ".schemas"
-        folder.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(folder / f"{entity}.lock"), timeout=600)
-
-    def _schema_counts(self, entity: str) -> Counter[str] | None:
-        """Files per schema fingerprint of an entity, or None if never recorded."""
-        try:
-            raw = json.loads(self._schemas_path(entity).read_text())
+            schema = pq.read_schema(self.month_path(entity, day))
         except FileNotFoundError:
             return None
-        return Counter({str(k): int(v) for k, v in raw["files_per_schema"].items()})
+        return landed_days(schema.metadata).get(day)
 
-    def _save_schema_counts(self, entity: str, counts: Counter[str]) -> None:
-        path = self._schemas_path(entity)
-        tmp = _temp_path(str(path))
-        Path(tmp).write_text(json.dumps({"files_per_schema": dict(sorted(counts.items()))}))
-        os.replace(tmp, path)
+    def _locks(self) -> Path:
+        folder = self.root / "landing" / ".locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
-    def _scan_schemas(self, entity: str) -> Counter[str]:
-        """Count the schemas of an entity's files by reading every footer."""
-        return Counter(
-            schema_fingerprint(pq.read_schema(path))
-            for path in self.landing(entity).rglob("*.parquet")
-        )
+    def _month_lock(self, entity: str, month: date) -> FileLock:
+        """The lock of one month file's writers (a rewrite reads the month first)."""
+        return FileLock(str(self._locks() / f"{entity}.{month:%Y-%m}.lock"), timeout=600)
 
-    def schemas_differ(self, entity: str) -> bool:
-        """Whether the entity's files differ in schema (or nobody recorded it), so DuckDB
-        must read every footer and line columns up by name."""
-        counts = self._schema_counts(entity)
-        return counts is None or len(+counts) != 1
+    def _migrate_day_folders(self, entity: str) -> None:
+        """Move a landing of the earlier layout (``modified_date=YYYY-MM-DD/data.parquet``,
+        a file per day) into month files, once, keeping each day's rows and landing time.
 
-    def _adopt(self, entity: str) -> None:
-        # A landing written before the schema counts existed: count it once, under the
-        # writers' lock so no write slips between the scan and the save.
-        with self._schema_lock(entity):
-            if self._schema_counts(entity) is None:
-                self._save_schema_counts(entity, self._scan_schemas(entity))
+        A folder is removed only after its month file holds its day, so an interrupted
+        migration resumes where it stopped and loses nothing."""
+        landing = self.landing(entity)
+        prefix = f"{PARTITION_KEY}="
+        try:
+            if not any(name.startswith(prefix) for name in os.listdir(landing)):
+                return
+        except FileNotFoundError:
+            return
+        with FileLock(str(self._locks() / f"{entity}.migrate.lock"), timeout=600):
+            folders = sorted(p for p in landing.glob(f"{prefix}*") if p.is_dir())
+            by_month: dict[date, list[Path]] = {}
+            for folder in folders:
+                day = date.fromisoformat(folder.name[len(prefix) :])
+                by_month.setdefault(month_of(day), []).append(folder)
+            for group in by_month.values():
+                parts: dict[date, pa.Table] = {}
+                stamps: dict[date, datetime] = {}
+                for folder in group:
+                    day = date.fromisoformat(folder.name[len(prefix) :])
+                    file = folder / "data.parquet"
+                    if file.exists():
+                        parts[day] = pq.read_table(file).replace_schema_metadata(None)
+                        stamps[day] = datetime.fromtimestamp(file.stat().st_mtime, UTC)
+                self._write(entity, parts, landed_at=stamps)
+                for folder in group:
+                    shutil.rmtree(folder)
+            shutil.rmtree(self.root / "landing" / ".schemas", ignore_errors=True)
 
     def glob(self, entity: str) -> str:
-        return str(self.landing(entity) / "**" / "*.parquet")
+        return str(self.landing(entity) / "*.parquet")
 
     def _read_parquet(self, entity: str) -> str:
-        union = "true" if self.schemas_differ(entity) else "false"
-        return (
-            f"read_parquet('{self.glob(entity)}', hive_partitioning = true, "
-            f"union_by_name = {union})"
-        )
+        # By name: a month written before a release added a field lacks its column (it reads
+        # as null). With a file per month, binding reads a few dozen footers at most.
+        return f"read_parquet('{self.glob(entity)}', union_by_name = true)"
 
     def _landed(self, entity: str) -> bool:
-        return any(self.landing(entity).rglob("*.parquet"))
+        self._migrate_day_folders(entity)
+        return any(self.landing(entity).glob("*.parquet"))
 
     def ensure_views(self, specs: tuple[EntitySpec, ...] = ENTITIES) -> list[str]:
         """Create or refresh the ``raw.<entity>`` views of every landed entity.
@@ -384,8 +449,6 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             for spec in specs:
                 if not self._landed(spec.name):
                     continue
-                if self._schema_counts(spec.name) is None:
-                    self._adopt(spec.name)
                 con.execute(
                     f"CREATE OR REPLACE VIEW raw.{spec.name} AS SELECT * FROM "
                     f"{self._read_parquet(spec.name)}"
@@ -395,8 +458,7 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     def landing_connection(self, *entities: str) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per landed entity of ``entities``
-        (every entity if none is named); it never locks. A view reads one file's footer
-        while the entity's files share a schema, every file's once they differ."""
+        (every entity if none is named); it never locks the warehouse."""
         con = duckdb.connect()
         for spec in [ENTITIES_BY_NAME[e] for e in entities] if entities else ENTITIES:
             if self._landed(spec.name):

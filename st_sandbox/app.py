@@ -73,6 +73,9 @@ class Tenant:
             anchor = config.anchor or datetime.now(UTC).replace(microsecond=0)
             data = generate(config.seed, config.customers, anchor, config.history_days)
         store = TenantStore(data)
+        if config.warm_json:
+            for table in store.tables.values():
+                table.warm()
         hvac = [b["id"] for b in data.tables["business_units"] if b.get("trade") == "HVAC"]
         all_bus = sorted(store.tables["business_units"].records)
         auth = AuthService(

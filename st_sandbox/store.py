@@ -81,6 +81,11 @@ class Table:
         mod_us = dict(zip(ids, mods, strict=True))
         return cls(records, order, mod_us, {}, top + 1)
 
+    def warm(self) -> None:
+        """Cache every record's JSON now (the first reads would otherwise build it)."""
+        for record_id in self.records:
+            self.json(record_id)
+
     def json(self, record_id: int) -> bytes:
         cached = self.json_cache.get(record_id)
         if cached is None:

@@ -161,12 +161,12 @@ def build_checks() -> list[dg.AssetChecksDefinition]:
             )
             def fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
                 today = datetime.now(UTC).date()
-                path = warehouse.partition_path(entity, today)
-                if not path.exists():
+                landed_at = warehouse.landed_at(entity, today)
+                if landed_at is None:
                     return dg.AssetCheckResult(
                         passed=False, metadata={"reason": f"no partition for {today}"}
                     )
-                age = datetime.now(UTC) - datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                age = datetime.now(UTC) - landed_at
                 return dg.AssetCheckResult(
                     passed=age <= FRESHNESS,
                     metadata={"age_minutes": round(age.total_seconds() / 60, 1)},

@@ -1,15 +1,18 @@
 """Landing entities from the API into the warehouse: several entities at once, each range
-read as day-aligned windows whose days are written as soon as they are complete.
+read as day-aligned windows whose days are written a month at a time, as soon as the
+month is complete.
 
 Why streaming: a backfill of every entity at once would otherwise hold the whole tenant in
 memory. The API returns a window's records ordered by ``modifiedOn``, so once a page
-starts on a later day, the earlier days of that window are complete and can be written;
-only a page and the day in progress stay in memory per window. A source that does not
-keep that order (detected per page) is buffered instead and nothing is lost.
+reaches a later month, the earlier months of that window are complete and can be written
+(the warehouse keeps a file per month, so each is written once); only the month in
+progress stays in memory per window. A source that does not keep that order (detected per
+page) is buffered instead and nothing is lost.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -19,30 +22,39 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from st_assets.ingest.partitions import day_bounds
 from st_resources.arrow import arrow_schema
 from st_resources.client import ServiceTitanClient
 from st_resources.entities import EntitySpec
-from st_resources.warehouse import WarehouseResource, modified_day, split_by_day
+from st_resources.warehouse import WarehouseResource, modified_day, month_of, split_by_day
 
 PREVIEW_ROWS = 5
 
 
 def day_groups(days: Sequence[date], groups: int) -> list[list[date]]:
     """``days`` (ascending, contiguous) cut into at most ``groups`` contiguous runs of
-    nearly equal length; every day is in exactly one run."""
+    nearly equal length; every day is in exactly one run. Runs of a month or more are cut
+    at the nearest first of a month, so that one window writes each month file whole
+    (a month shared by two windows is read back and rewritten by the second)."""
     if not days:
         return []
     groups = max(1, min(groups, len(days)))
     size, extra = divmod(len(days), groups)
-    out, at = [], 0
-    for i in range(groups):
-        n = size + (1 if i < extra else 0)
-        out.append(list(days[at : at + n]))
-        at += n
-    return out
+    cuts, at = [], 0
+    for i in range(groups - 1):
+        at += size + (1 if i < extra else 0)
+        cuts.append(at)
+    if size >= 28:
+        firsts = [i for i, day in enumerate(days) if day.day == 1 and i > 0]
+        if firsts:
+            cuts = sorted({_nearest(firsts, cut) for cut in cuts})
+    bounds = [0, *cuts, len(days)]
+    return [list(days[a:b]) for a, b in itertools.pairwise(bounds)]
+
+
+def _nearest(candidates: list[int], target: int) -> int:
+    return min(candidates, key=lambda i: abs(i - target))
 
 
 def windows_for(days: int) -> int:
@@ -53,7 +65,8 @@ def windows_for(days: int) -> int:
 
 
 class DayWriter:
-    """Collects one window's tables and hands each day to ``write`` once it is complete.
+    """Collects one window's tables and hands its days to ``write`` a month at a time, once
+    the month is complete (the window's first and last months may be partial).
 
     ``write`` receives ``{day: rows}`` for consecutive days, empty days included (a day
     re-landed after its records moved away must be cleared). ``merge`` receives rows that
@@ -88,8 +101,9 @@ class DayWriter:
             # Rows for a day already written: stop streaming, buffer the rest.
             self.ordered = False
             return
-        # In order, no later page has rows before this page's last day.
-        self._write_before(last)
+        # In order, no later page has rows before this page's last day: every month before
+        # that day's is complete.
+        self._write_before(month_of(last))
 
     def _write_before(self, day: date) -> None:
         upto = self.next
@@ -161,14 +175,11 @@ def land_days(
     def write(parts: Mapping[date, pa.Table]) -> None:
         tally.written(warehouse.write_partitions(spec.name, parts))
 
-    def merge(day: date, rows: pa.Table) -> None:
-        path = warehouse.partition_path(spec.name, day)
-        old = pq.read_table(path, schema=schema) if path.exists() else schema.empty_table()
-        warehouse.write_partition(spec.name, day, pa.concat_tables([old, rows]))
-
     def window(group: list[date]) -> dict[str, float]:
         start, end = day_bounds(group)
-        writer = DayWriter(group, schema, write, merge)
+        writer = DayWriter(
+            group, schema, write, lambda day, rows: warehouse.add_rows(spec.name, day, rows)
+        )
         with client.metrics.scope() as scoped:
             for table in client.iter_window_tables(
                 spec.path, start, end, spec.model, loaded_at, windows=1

@@ -66,9 +66,12 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
     defs = _defs(sandbox.base_url, warehouse_dir, first, backend)
     with dg.instance_for_test() as instance:
         _run(defs, "servicetitan_changing", instance, first, today_key())
-        path = warehouse_dir / "landing" / "jobs" / f"modified_date={today_key()}" / "data.parquet"
-        days = sorted(p.name for p in (warehouse_dir / "landing" / "jobs").iterdir())
-        assert len(days) == 10 and path.exists()
+        warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
+        days = [date.fromisoformat(first) + timedelta(days=i) for i in range(10)]
+        assert all(warehouse.landed_at("jobs", day) is not None for day in days)
+        # A file per month of the range: one, or two when the range crosses a month.
+        months = sorted(p.name for p in (warehouse_dir / "landing" / "jobs").iterdir())
+        assert months == sorted({f"{day:%Y-%m}.parquet" for day in days})
         before = {
             p: pq.read_table(p).drop(["_loaded_at"])
             for p in (warehouse_dir / "landing").rglob("*.parquet")
@@ -246,10 +249,11 @@ print("ok" if result.success else "failed")
     ]
     outputs = [p.communicate(timeout=180) for p in procs]
     assert all(out.strip().endswith("ok") for out, _ in outputs), outputs
+    # Both days were landed, whether they share a month file (then its lock kept the
+    # second writer from dropping the first one's day) or not.
+    warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
     for day in days:
-        assert (
-            warehouse_dir / "landing" / "jobs" / f"modified_date={day}" / "data.parquet"
-        ).exists()
+        assert warehouse.landed_at("jobs", date.fromisoformat(day)) is not None
 
 
 def _land_dump(server: SandboxServer, warehouse_dir: Path) -> WarehouseResource:
@@ -294,10 +298,8 @@ def test_checks_pass_on_sandbox_data_and_fail_on_data_made_wrong(
         clean = _evaluations(_run(defs, "servicetitan_checks", instance))
         structural = {k: v for k, v in clean.items() if not k.startswith("today_is_fresh")}
         assert structural and all(structural.values()), [k for k, v in structural.items() if not v]
-        jobs = warehouse_dir / "landing" / "jobs" / "modified_date=2026-01-01" / "data.parquet"
-        invoices = (
-            warehouse_dir / "landing" / "invoices" / "modified_date=2026-01-01" / "data.parquet"
-        )
+        jobs = warehouse_dir / "landing" / "jobs" / "2026-01.parquet"
+        invoices = warehouse_dir / "landing" / "invoices" / "2026-01.parquet"
         if corruption == "duplicate":
             table = pq.read_table(jobs)
             pq.write_table(pa.concat_tables([table, table.slice(0, 1)]), jobs)
@@ -335,10 +337,12 @@ def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
     fails naming the one that did not, and its old partitions are untouched."""
     first = _first_day(5)
     defs = _defs(sandbox.base_url, warehouse_dir, first)
-    jobs_day = warehouse_dir / "landing" / "jobs" / f"modified_date={today_key()}" / "data.parquet"
+    warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
+    today = date.fromisoformat(today_key())
     with dg.instance_for_test() as instance:
         _run(defs, "servicetitan_changing", instance, first, today_key())
-        before = pq.read_table(jobs_day)
+        before = warehouse.read_partition("jobs", today)
+        assert before is not None
         httpx.post(
             f"{sandbox.base_url}/_sandbox/faults",
             json={"targeted": [{"route": "/jobs", "nth": 1, "status": 400, "times": 1000}]},
@@ -360,7 +364,7 @@ def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
             if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key is not None
         }
         assert landed == {s.name for s in ENTITIES if s.partitioned} - {"jobs"}
-        assert pq.read_table(jobs_day).equals(before)
+        assert before.equals(warehouse.read_partition("jobs", today))
 
 
 def test_ingest_runs_leave_the_checks_to_a_run_the_sensor_asks_for_after_them(

@@ -1,4 +1,5 @@
-"""The landing helpers: day-aligned windows and streaming days to the warehouse."""
+"""The landing helpers: day-aligned windows (cut at months for long ranges) and streaming
+a window's days to the warehouse a month at a time."""
 
 from __future__ import annotations
 
@@ -72,37 +73,54 @@ def test_windows_grow_with_the_range_up_to_four() -> None:
     assert [windows_for(n) for n in (1, 2, 7, 14, 30, 1096)] == [1, 1, 2, 3, 4, 4]
 
 
-def test_days_are_written_as_soon_as_a_later_day_starts() -> None:
+def test_long_ranges_are_cut_at_the_first_of_a_month() -> None:
+    days = [date(2023, 11, 25) + timedelta(days=i) for i in range(1096)]
+    groups = day_groups(days, 4)
+    assert [d for g in groups for d in g] == days
+    assert all(g[0].day == 1 for g in groups[1:])
+    assert max(len(g) for g in groups) - min(len(g) for g in groups) <= 31
+
+
+def test_a_month_is_written_once_a_page_reaches_a_later_month() -> None:
     sink = Sink()
-    writer = DayWriter(_days(5), arrow_schema(Customer), sink.write, sink.merge)
-    writer.add(_page((1, 0), (2, 0), (3, 1)))
-    assert sink.days_written() == [D0]  # day 1 may still get rows from the next page
-    writer.add(_page((4, 1), (5, 3)))
-    assert sink.days_written() == _days(3)  # day 2 had no rows: written empty
+    days = _days(40)  # January and nine days of February
+    jan = [d for d in days if d.month == 1]
+    writer = DayWriter(days, arrow_schema(Customer), sink.write, sink.merge)
+    writer.add(_page((1, 0), (2, 0), (3, 30)))
+    assert sink.days_written() == []  # January 31 may still get rows from the next page
+    writer.add(_page((4, 30), (5, 32)))
+    assert sink.days_written() == jan  # the whole month in one write, empty days included
     writer.close()
-    assert sink.days_written() == _days(5)
-    assert sink.rows() == {
-        D0: [1, 2],
-        _days(2)[1]: [3, 4],
-        _days(3)[2]: [],
-        _days(4)[3]: [5],
-        _days(5)[4]: [],
-    }
+    assert sink.days_written() == days
+    rows = sink.rows()
+    assert rows[D0] == [1, 2] and rows[jan[-1]] == [3, 4] and rows[days[32]] == [5]
+    assert sum(len(ids) for ids in rows.values()) == 5
     assert sink.merges == []
 
 
 def test_a_source_out_of_order_is_buffered_and_merged_into_days_already_written() -> None:
     sink = Sink()
-    writer = DayWriter(_days(4), arrow_schema(Customer), sink.write, sink.merge)
-    writer.add(_page((1, 0), (2, 2)))
-    assert sink.days_written() == _days(2)
-    writer.add(_page((3, 0), (4, 3)))  # day 0 again: it was written already
+    days = _days(40)
+    writer = DayWriter(days, arrow_schema(Customer), sink.write, sink.merge)
+    writer.add(_page((1, 0), (2, 31)))
+    assert sink.days_written() == [d for d in days if d.month == 1]
+    writer.add(_page((3, 0), (4, 35)))  # January again: it was written already
     writer.add(_page((5, 1)))
     writer.close()
     rows = sink.rows()
-    assert rows[D0] == [1, 3] and rows[_days(2)[1]] == [5]
-    assert rows[_days(3)[2]] == [2] and rows[_days(4)[3]] == [4]
-    assert sink.merges == [(D0, [3]), (_days(2)[1], [5])]
+    assert rows[D0] == [1, 3] and rows[days[1]] == [5]
+    assert rows[days[31]] == [2] and rows[days[35]] == [4]
+    assert sink.merges == [(D0, [3]), (days[1], [5])]
+
+
+def test_days_within_a_month_may_come_in_any_order() -> None:
+    sink = Sink()
+    writer = DayWriter(_days(5), arrow_schema(Customer), sink.write, sink.merge)
+    writer.add(_page((1, 3), (2, 4)))
+    writer.add(_page((3, 0)))  # earlier in the month, not yet written: no merge
+    writer.close()
+    assert sink.merges == []
+    assert sink.rows()[D0] == [3]
 
 
 def test_an_empty_window_writes_every_day_empty() -> None:

@@ -91,3 +91,20 @@ def test_the_tenant_looks_like_a_service_business(data: TenantData) -> None:
     assert {p["type"] for p in data.tables["payments"]} == {"Credit Card", "ACH", "Check"}
     assert any(Decimal(i["balance"]) > 0 for i in data.tables["invoices"])  # open AR
     assert {b["trade"] for b in data.tables["business_units"]} == {"HVAC", "Plumbing", "Electrical"}
+
+
+ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_warm_json_caches_every_records_page_bytes_at_start() -> None:
+    from st_sandbox.app import Tenant
+    from st_sandbox.config import SandboxConfig
+
+    cold = Tenant.build(SandboxConfig(customers=50, anchor=ANCHOR))
+    warm = Tenant.build(SandboxConfig(customers=50, anchor=ANCHOR, warm_json=True))
+    for name, table in warm.store.tables.items():
+        assert table.json_cache.keys() == table.records.keys(), name
+        assert all(table.json_cache[i] == cold.store.tables[name].json(i) for i in table.records)
+    assert all(
+        not t.json_cache for t in Tenant.build(SandboxConfig(customers=5)).store.tables.values()
+    )

@@ -5,18 +5,18 @@ and the auto-invoice automation."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import httpx
-import pyarrow.parquet as pq
 import pytest
 
 from st_assets.ingest.assets import asset_key
 from st_assets.ingest.partitions import today_key
+from st_resources.warehouse import WarehouseResource
 from st_resources.writeback.cli import main
 from st_resources.writeback.queue import WriteQueue
 from st_resources.writeback.sender import TransientWriteError, process
@@ -82,9 +82,11 @@ def test_cli_submit_then_a_sensor_tick_and_a_run_change_the_sandbox_once(
     assert fresh.partition_key == today_key()
     assert fresh.asset_selection == [asset_key("appointments"), asset_key("jobs")]
     assert harness.execute(fresh).success
-    landed = pq.read_table(
-        tmp_path / "warehouse/landing/appointments" / f"modified_date={today_key()}/data.parquet"
-    ).to_pylist()
+    day = WarehouseResource(warehouse_dir=str(tmp_path / "warehouse")).read_partition(
+        "appointments", date.fromisoformat(today_key())
+    )
+    assert day is not None
+    landed = day.to_pylist()
     assert any(a["id"] == appointment_id and a["status"] == "Dispatched" for a in landed)
     assert harness.tick("writeback_freshness").run_requests == []
 
