@@ -167,7 +167,7 @@ def split_by_day(table: pa.Table, days: list[date]) -> dict[date, pa.Table]:
 
 def with_partition_day(table: pa.Table, day: date) -> pa.Table:
     """``table`` with its partition day as the ``modified_date`` column (replaced if there)."""
-    column = pa.array([day] * table.num_rows, pa.date32())
+    column = pa.repeat(pa.scalar(day, pa.date32()), table.num_rows)
     if PARTITION_KEY in table.column_names:
         return table.set_column(table.schema.get_field_index(PARTITION_KEY), PARTITION_KEY, column)
     return table.append_column(PARTITION_KEY, column)

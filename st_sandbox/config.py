@@ -61,8 +61,7 @@ class SandboxConfig:
                 continue
             flag = "--" + f.name.replace("_", "-")
             if isinstance(value, bool):
-                if not value:
-                    args.append("--no-" + f.name.replace("_", "-"))
+                args.append(flag if value else "--no-" + f.name.replace("_", "-"))
                 continue
             if isinstance(value, datetime):
                 value = value.isoformat()
