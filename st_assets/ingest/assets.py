@@ -1,16 +1,29 @@
 """The ServiceTitan entities as assets, one per entity, computed by two multi-assets:
 the entities that change land in daily partitions of ``modifiedOn``; the reference sets
 land whole. Each multi-asset reads its selected entities at once (they share the client's
-rate limit) and records each entity's materialization as soon as that entity is landed.
-A range of partitions (a backfill) is one run: ranged, windowed reads written per day."""
+rate limit). A range of partitions (a backfill) is one run: ranged, windowed reads
+written a month at a time.
 
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+An entity's partitions are recorded when it is landed, by one result for the whole range:
+Dagster then writes their events in batches. A run that fails keeps what it landed: the
+days a failed entity wrote before failing are recorded one by one (their events are not
+batched, which is why this is not done for every day as it lands: 1,096 days x 11
+entities cost minutes of event writes on PostgreSQL)."""
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 
-from st_assets.ingest.landing import Landed, land_concurrently, land_days, land_whole
+from st_assets.ingest.landing import (
+    DaysLanded,
+    Landed,
+    Report,
+    land_concurrently,
+    land_days,
+    land_whole,
+)
 from st_assets.ingest.partitions import day_range
 from st_resources.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
 from st_resources.resource import ServiceTitanResource
@@ -27,7 +40,7 @@ def asset_key(entity: str) -> dg.AssetKey:
     return dg.AssetKey([GROUP, entity])
 
 
-def _spec(entity: EntitySpec, how: str) -> dg.AssetSpec:
+def _spec(entity: EntitySpec, how: str, skippable: bool = False) -> dg.AssetSpec:
     doc = entity.model.__doc__.splitlines()[0] if entity.model.__doc__ else entity.name
     return dg.AssetSpec(
         asset_key(entity.name),
@@ -35,6 +48,7 @@ def _spec(entity: EntitySpec, how: str) -> dg.AssetSpec:
         kinds={"servicetitan", "parquet"},
         description=f"{doc} Landed from `GET {entity.path}`. {how}",
         metadata={"entity": entity.name, "api_path": entity.path},
+        skippable=skippable,
     )
 
 
@@ -47,50 +61,76 @@ def _preview(rows: list[dict[str, Any]]) -> dg.MetadataValue:
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def _result(spec: EntitySpec, landed: Landed, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def _summary(spec: EntitySpec, landed: Landed, warehouse: WarehouseResource) -> dict[str, Any]:
+    """What landing an entity did (its materialization's metadata)."""
     m = landed.metrics
-    return dg.MaterializeResult(
-        asset_key=asset_key(spec.name),
-        metadata={
-            "records": landed.records,
-            "partitions_written": landed.partitions,
-            "pages": int(m.get("pages", 0)),
-            "api_calls": int(m.get("calls", 0)),
-            "retries": int(m.get("retries", 0)),
-            "throttled_429": int(m.get("throttled", 0)),
-            "bytes": int(m.get("bytes", 0)),
-            "api_seconds": round(m.get("seconds", 0.0), 3),
-            "preview": _preview(landed.preview),
-            "landing": dg.MetadataValue.path(str(warehouse.landing(spec.name))),
-        },
-    )
+    return {
+        "records": landed.records,
+        "partitions_written": landed.partitions,
+        "pages": int(m.get("pages", 0)),
+        "api_calls": int(m.get("calls", 0)),
+        "retries": int(m.get("retries", 0)),
+        "throttled_429": int(m.get("throttled", 0)),
+        "bytes": int(m.get("bytes", 0)),
+        "api_seconds": round(m.get("seconds", 0.0), 3),
+        "preview": _preview(landed.preview),
+        "landing": dg.MetadataValue.path(str(warehouse.landing(spec.name))),
+    }
+
+
+def _landed_before_failing(
+    spec: EntitySpec, records: Mapping[date, int], warehouse: WarehouseResource, error: str
+) -> Iterator[dg.AssetMaterialization]:
+    """A materialization per day a failed entity landed, with that day's records."""
+    key = asset_key(spec.name)
+    for day, count in sorted(records.items()):
+        yield dg.AssetMaterialization(
+            asset_key=key,
+            partition=day.isoformat(),
+            description=f"Landed before the rest of the range failed: {error}"[:500],
+            metadata={
+                "records": count,
+                "landing": dg.MetadataValue.path(str(warehouse.month_path(spec.name, day))),
+            },
+        )
 
 
 def _land(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
-    land: Callable[[EntitySpec], Landed],
-) -> Iterator[dg.MaterializeResult]:
-    """Land the selected entities at once; a failed entity does not stop the others,
-    and the step fails at the end naming every entity that failed."""
+    land: Callable[[EntitySpec, Report], Landed],
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    """Land the selected entities at once; each is recorded as soon as it is landed. A
+    failed entity does not stop the others; the days it landed are recorded, and the step
+    fails at the end naming every entity that failed."""
     specs = [ENTITIES_BY_NAME[key.path[-1]] for key in sorted(context.selected_asset_keys)]
+    days_landed: dict[str, dict[date, int]] = {spec.name: {} for spec in specs}
     failed: dict[str, BaseException] = {}
-    for spec, outcome in land_concurrently(specs, land):
+    for item in land_concurrently(specs, land):
+        if isinstance(item, DaysLanded):
+            days_landed[item.spec.name].update(item.records)
+            continue
+        spec, outcome = item.spec, item.outcome
+        # The views read whatever is landed, also what a failed entity landed before failing.
+        warehouse.ensure_views((spec,))
         if isinstance(outcome, BaseException):
             context.log.error("%s failed: %s", spec.name, outcome)
             failed[spec.name] = outcome
+            yield from _landed_before_failing(spec, days_landed[spec.name], warehouse, str(outcome))
             continue
-        warehouse.ensure_views((spec,))
         context.log.info(
             "%s: %d records into %d partitions", spec.name, outcome.records, outcome.partitions
         )
-        yield _result(spec, outcome, warehouse)
+        yield dg.MaterializeResult(
+            asset_key=asset_key(spec.name), metadata=_summary(spec, outcome, warehouse)
+        )
     if failed:
         first = next(iter(failed.values()))
         raise dg.Failure(
             description=f"{len(failed)} of {len(specs)} entities failed to land: "
             + "; ".join(f"{name}: {error}" for name, error in failed.items())
-            + ". The others were landed and recorded; re-run the failed ones.",
+            + ". The others were landed and recorded, and so were the partitions the failed "
+            "ones landed before failing; re-run the failed ones.",
         ) from first
 
 
@@ -99,7 +139,9 @@ def build_changing_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
 
     @dg.multi_asset(
         name="servicetitan_changing_entities",
-        specs=[_spec(s, "Daily partitions by modifiedOn (UTC).") for s in CHANGING],
+        # Skippable: an entity that fails has no result (only the days it landed are
+        # recorded), and the others are still recorded.
+        specs=[_spec(s, "Daily partitions by modifiedOn (UTC).", skippable=True) for s in CHANGING],
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=True,
@@ -109,7 +151,7 @@ def build_changing_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
         context: dg.AssetExecutionContext,
         servicetitan: ServiceTitanResource,
         warehouse: WarehouseResource,
-    ) -> Iterator[dg.MaterializeResult]:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
         key_range = context.partition_key_range
         days = day_range(key_range.start, key_range.end)
         client = servicetitan.get_client()
@@ -117,7 +159,7 @@ def build_changing_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
         yield from _land(
             context,
             warehouse,
-            lambda spec: land_days(client, warehouse, spec, days, loaded_at),
+            lambda spec, report: land_days(client, warehouse, spec, days, loaded_at, report),
         )
 
     return changing
@@ -136,11 +178,13 @@ def build_reference_assets() -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         servicetitan: ServiceTitanResource,
         warehouse: WarehouseResource,
-    ) -> Iterator[dg.MaterializeResult]:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
         client = servicetitan.get_client()
         loaded_at = datetime.now(UTC)
         yield from _land(
-            context, warehouse, lambda spec: land_whole(client, warehouse, spec, loaded_at)
+            context,
+            warehouse,
+            lambda spec, _report: land_whole(client, warehouse, spec, loaded_at),
         )
 
     return reference

@@ -8,14 +8,18 @@ reaches a later month, the earlier months of that window are complete and can be
 (the warehouse keeps a file per month, so each is written once); only the month in
 progress stays in memory per window. A source that does not keep that order (detected per
 page) is buffered instead and nothing is lost.
+
+Each batch of days is reported (``Report``) as soon as its month files are in place, so the
+caller knows what landed even when a later window of the entity fails.
 """
 
 from __future__ import annotations
 
 import itertools
+import queue
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -30,6 +34,9 @@ from st_resources.entities import EntitySpec
 from st_resources.warehouse import WarehouseResource, modified_day, month_of, split_by_day
 
 PREVIEW_ROWS = 5
+
+Report = Callable[[Mapping[date, int]], None]
+"""Told the record count of each day just landed (called from a landing thread)."""
 
 
 def day_groups(days: Sequence[date], groups: int) -> list[list[date]]:
@@ -142,11 +149,13 @@ class Landed:
 
 
 class _Tally:
-    """Records, partitions and the first rows of an entity, shared by its windows."""
+    """Records, partitions, the first rows and each day's records of an entity, shared by
+    its windows."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.landed = Landed()
+        self.day_records: dict[date, int] = {}
 
     def page(self, table: pa.Table) -> None:
         with self.lock:
@@ -155,9 +164,19 @@ class _Tally:
                 need = PREVIEW_ROWS - len(self.landed.preview)
                 self.landed.preview += table.slice(0, need).to_pylist()
 
-    def written(self, count: int) -> None:
+    def written(self, parts: Mapping[date, pa.Table]) -> dict[date, int]:
+        """Days written (replaced): their records."""
         with self.lock:
-            self.landed.partitions += count
+            self.landed.partitions += len(parts)
+            records = {day: rows.num_rows for day, rows in parts.items()}
+            self.day_records.update(records)
+            return records
+
+    def added(self, day: date, rows: pa.Table) -> dict[date, int]:
+        """Rows added to a day already written: the day's records now."""
+        with self.lock:
+            self.day_records[day] = self.day_records.get(day, 0) + rows.num_rows
+            return {day: self.day_records[day]}
 
 
 def land_days(
@@ -166,20 +185,28 @@ def land_days(
     spec: EntitySpec,
     days: Sequence[date],
     loaded_at: datetime,
+    report: Report | None = None,
 ) -> Landed:
     """Land the daily partitions ``days`` of ``spec``: day-aligned windows read
-    concurrently, each day written once complete."""
+    concurrently, each day written once complete and then told to ``report``."""
     schema = arrow_schema(spec.model)
     tally = _Tally()
 
     def write(parts: Mapping[date, pa.Table]) -> None:
-        tally.written(warehouse.write_partitions(spec.name, parts))
+        warehouse.write_partitions(spec.name, parts)
+        records = tally.written(parts)
+        if report is not None:
+            report(records)
+
+    def merge(day: date, rows: pa.Table) -> None:
+        warehouse.add_rows(spec.name, day, rows)
+        records = tally.added(day, rows)
+        if report is not None:
+            report(records)
 
     def window(group: list[date]) -> dict[str, float]:
         start, end = day_bounds(group)
-        writer = DayWriter(
-            group, schema, write, lambda day, rows: warehouse.add_rows(spec.name, day, rows)
-        )
+        writer = DayWriter(group, schema, write, merge)
         with client.metrics.scope() as scoped:
             for table in client.iter_window_tables(
                 spec.path, start, end, spec.model, loaded_at, windows=1
@@ -215,22 +242,51 @@ def land_whole(
     warehouse.write_whole(
         spec.name, pa.concat_tables(tables) if tables else arrow_schema(spec.model).empty_table()
     )
-    tally.written(1)
+    tally.landed.partitions = 1
     tally.landed.metrics = scoped.snapshot()
     return tally.landed
 
 
+@dataclass(frozen=True)
+class DaysLanded:
+    """Days of an entity just landed, with their records (an entity still landing)."""
+
+    spec: EntitySpec
+    records: Mapping[date, int]
+
+
+@dataclass(frozen=True)
+class EntityLanded:
+    """An entity is done: what landing it did, or why it failed."""
+
+    spec: EntitySpec
+    outcome: Landed | BaseException
+
+
 def land_concurrently(
-    specs: Sequence[EntitySpec], land: Callable[[EntitySpec], Landed]
-) -> Iterator[tuple[EntitySpec, Landed | BaseException]]:
-    """Run ``land`` for every entity at once; yield each as it finishes (or fails), so
-    its materialization is recorded while the others are still reading."""
+    specs: Sequence[EntitySpec], land: Callable[[EntitySpec, Report], Landed]
+) -> Iterator[DaysLanded | EntityLanded]:
+    """Run ``land`` for every entity at once and yield, in this thread, what they report
+    as it happens: the days each has landed so far, then the entity itself when it is
+    done (or failed), so that it is recorded while the others are still reading."""
     if not specs:
         return
+    progress: queue.SimpleQueue[DaysLanded | EntityLanded] = queue.SimpleQueue()
+
+    def run(spec: EntitySpec) -> None:
+        outcome: Landed | BaseException
+        try:
+            outcome = land(spec, lambda records: progress.put(DaysLanded(spec, dict(records))))
+        except BaseException as exc:  # reported to the caller, which fails the step
+            outcome = exc
+        progress.put(EntityLanded(spec, outcome))
+
     with ThreadPoolExecutor(len(specs), thread_name_prefix="st-entity") as pool:
-        futures: dict[Future[Landed], EntitySpec] = {
-            pool.submit(land, spec): spec for spec in specs
-        }
-        for future in as_completed(futures):
-            error = future.exception()
-            yield futures[future], (error if error is not None else future.result())
+        for spec in specs:
+            pool.submit(run, spec)
+        running = len(specs)
+        while running:
+            item = progress.get()
+            if isinstance(item, EntityLanded):
+                running -= 1
+            yield item

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from st_assets.ingest.definitions import defs as ingest_defs
-from st_assets.ingest.partitions import today_key
+from st_assets.ingest.partitions import day_range, today_key
 from st_resources.arrow import records_to_table
 from st_resources.entities import ENTITIES
 from st_resources.warehouse import WarehouseResource
@@ -83,13 +83,12 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
         }
         assert before.keys() == after.keys()
         assert all(before[p].equals(after[p]) for p in before)
-        materialization = instance.get_latest_materialization_event(
-            dg.AssetKey(["servicetitan", "jobs"])
-        )
+        jobs = dg.AssetKey(["servicetitan", "jobs"])
+        assert instance.get_materialized_partitions(jobs) == {d.isoformat() for d in days}
+        materialization = instance.get_latest_materialization_event(jobs)
         assert materialization is not None
         meta = materialization.asset_materialization.metadata  # type: ignore[union-attr]
         for key in (
-            "records",
             "pages",
             "api_calls",
             "retries",
@@ -99,6 +98,11 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
             "preview",
         ):
             assert key in meta
+        assert meta["records"].value == sum(
+            warehouse.read_partition("jobs", day).num_rows  # type: ignore[union-attr]
+            for day in days
+        )
+        assert meta["partitions_written"].value == len(days)
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
         landed = con.execute("SELECT count(*) FROM raw.jobs").fetchone()[0]
     cutoff = first + "T00:00:00"
@@ -365,6 +369,48 @@ def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
         }
         assert landed == {s.name for s in ENTITIES if s.partitioned} - {"jobs"}
         assert before.equals(warehouse.read_partition("jobs", today))
+
+
+def test_a_run_that_fails_halfway_keeps_the_partitions_it_landed(
+    sandbox: SandboxServer, warehouse_dir: Path
+) -> None:
+    """An entity whose later windows fail has its earlier windows' days landed and
+    recorded: each recorded partition is on disk, from this run, and the others are not
+    recorded, so a retry of the failed partitions is all that is left."""
+    first = _first_day(90)  # several windows, each a request of its own
+    defs = _defs(sandbox.base_url, warehouse_dir, first)
+    warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
+    jobs = dg.AssetKey(["servicetitan", "jobs"])
+    started = datetime.now(UTC)
+    # The first request to /jobs succeeds; every later one (the other windows) is refused.
+    httpx.post(
+        f"{sandbox.base_url}/_sandbox/faults",
+        json={"targeted": [{"route": "/jobs", "nth": 2, "status": 400, "times": 1000}]},
+    )
+    try:
+        with dg.instance_for_test() as instance:
+            result = _run_failing(defs, instance, first)
+            recorded = instance.get_materialized_partitions(jobs)
+    finally:
+        httpx.delete(f"{sandbox.base_url}/_sandbox/faults")
+    assert not result.success
+    all_days = day_range(first, today_key())
+    assert 0 < len(recorded) < len(all_days)
+    for day in all_days:
+        landed_at = warehouse.landed_at("jobs", day)
+        if day.isoformat() in recorded:
+            assert landed_at is not None and landed_at >= started
+        else:
+            assert landed_at is None
+
+
+def _run_failing(
+    defs: dg.Definitions, instance: dg.DagsterInstance, first: str
+) -> dg.ExecuteInProcessResult:
+    tags = {RANGE_START: first, RANGE_END: today_key()}
+    return defs.resolve_job_def("servicetitan_changing").execute_in_process(
+        instance=instance, tags=tags, raise_on_error=False
+    )
 
 
 def test_ingest_runs_leave_the_checks_to_a_run_the_sensor_asks_for_after_them(

@@ -8,8 +8,18 @@ from datetime import UTC, date, datetime, timedelta
 import pyarrow as pa
 import pytest
 
-from st_assets.ingest.landing import DayWriter, day_groups, windows_for
+from st_assets.ingest.landing import (
+    DaysLanded,
+    DayWriter,
+    EntityLanded,
+    Landed,
+    Report,
+    day_groups,
+    land_concurrently,
+    windows_for,
+)
 from st_resources.arrow import arrow_schema, records_to_table
+from st_resources.entities import ENTITIES_BY_NAME, EntitySpec
 from st_resources.models import Customer
 
 D0 = date(2026, 1, 1)
@@ -138,3 +148,35 @@ def test_rows_outside_the_window_are_not_written(offset: int) -> None:
     writer.add(_page((1, offset)))
     writer.close()
     assert all(ids == [] for ids in sink.rows().values())
+
+
+def test_land_concurrently_reports_days_then_the_entity_and_a_failure_does_not_hang() -> None:
+    """Each entity's days come before the entity itself; an entity that raises after
+    landing some days is reported with its error, and the others still finish."""
+    jobs, invoices = ENTITIES_BY_NAME["jobs"], ENTITIES_BY_NAME["invoices"]
+
+    def land(spec: EntitySpec, report: Report) -> Landed:
+        report({D0: 3})
+        if spec is invoices:
+            raise RuntimeError("page 2 refused")
+        report({D0 + timedelta(days=1): 0})
+        return Landed(records=3, partitions=2)
+
+    items = list(land_concurrently([jobs, invoices], land))
+    for spec in (jobs, invoices):
+        mine = [i for i in items if i.spec is spec]
+        assert isinstance(mine[-1], EntityLanded)
+        assert all(isinstance(i, DaysLanded) for i in mine[:-1])
+    days = {
+        spec.name: {
+            d: n
+            for i in items
+            if isinstance(i, DaysLanded) and i.spec is spec
+            for d, n in i.records.items()
+        }
+        for spec in (jobs, invoices)
+    }
+    assert days == {"jobs": {D0: 3, D0 + timedelta(days=1): 0}, "invoices": {D0: 3}}
+    outcomes = {i.spec.name: i.outcome for i in items if isinstance(i, EntityLanded)}
+    assert isinstance(outcomes["jobs"], Landed) and outcomes["jobs"].records == 3
+    assert isinstance(outcomes["invoices"], RuntimeError)
