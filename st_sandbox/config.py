@@ -61,7 +61,7 @@ class SandboxConfig:
                 continue
             flag = "--" + f.name.replace("_", "-")
             if isinstance(value, bool):
-                args.append(flag if value else "--no-" + f.name.replace("_", "-"))
+                args.append(flag if value else "--no-" + flag[2:])
                 continue
             if isinstance(value, datetime):
                 value = value.isoformat()
