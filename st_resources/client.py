@@ -10,7 +10,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -155,15 +155,20 @@ class ServiceTitanClient:
         authenticated: bool = True,
         retry_writes: bool = False,
         raise_4xx: bool = True,
+        priority: int = 0,
     ) -> httpx.Response:
         s = self.settings
         retryable = method == "GET" or retry_writes
-        deadline = time.monotonic() + s.max_retry_seconds
+        deadline = 0.0
         attempt = 0
         reauthenticated = False
         while True:
             attempt += 1
-            self.limiter.acquire()
+            self.limiter.acquire(priority)
+            if attempt == 1:
+                # Retries have max_retry_seconds from the first send, not from the call: a
+                # request of a low priority may wait its turn at the limiter for a while.
+                deadline = time.monotonic() + s.max_retry_seconds
             request_headers = dict(headers or {})
             token = None
             if authenticated:
@@ -309,6 +314,7 @@ class ServiceTitanClient:
         model: type[BaseModel],
         loaded_at: datetime,
         params: dict[str, Any] | None = None,
+        priority: int = 0,
     ) -> Iterator[pa.Table]:
         """``iter_pages``, but each body goes straight from bytes to Arrow (``decode_page``):
         in C++ and without the GIL where it can, so window threads decode in parallel."""
@@ -318,7 +324,7 @@ class ServiceTitanClient:
         while True:
             if cursor:
                 query["cursor"] = cursor
-            response = self._request("GET", path, params=query)
+            response = self._request("GET", path, params=query, priority=priority)
             page = decode_page(model, response.content, loaded_at)
             self.metrics.add(pages=1, records=page.table.num_rows)
             yield page.table
@@ -327,11 +333,12 @@ class ServiceTitanClient:
             cursor = page.next_cursor
 
     def iter_tables(
-        self, path: str, model: type[BaseModel], loaded_at: datetime
+        self, path: str, model: type[BaseModel], loaded_at: datetime, *, priority: int = 0
     ) -> Iterator[pa.Table]:
         """Every record of a list endpoint as Arrow tables (one per page) with the schema
-        of ``model`` (``st_resources.arrow.arrow_schema``)."""
-        return self._iter_page_tables(path, model, loaded_at)
+        of ``model`` (``st_resources.arrow.arrow_schema``); ``priority`` is the requests'
+        claim on the rate limit (lower first, ``AdaptiveRateLimiter``)."""
+        return self._iter_page_tables(path, model, loaded_at, priority=priority)
 
     def iter_window_tables(
         self,
@@ -342,13 +349,15 @@ class ServiceTitanClient:
         loaded_at: datetime,
         *,
         windows: int = 4,
-    ) -> Iterator[pa.Table]:
+        priority: int = 0,
+    ) -> Generator[pa.Table]:
         """``iter_window_pages`` as Arrow tables (one per page, in no particular order),
-        each decoded in its window's thread."""
+        each decoded in its window's thread; ``priority`` as in ``iter_tables``. Closing
+        it stops the reads (no further page is requested)."""
         return _concurrently(
             split_windows(start, end, windows),
             lambda lo, hi: self._iter_page_tables(
-                path, model, loaded_at, window_params(None, lo, hi)
+                path, model, loaded_at, window_params(None, lo, hi), priority
             ),
         )
 
@@ -426,7 +435,7 @@ class ServiceTitanClient:
 def _concurrently(
     ranges: list[tuple[datetime, datetime]],
     produce: Callable[[datetime, datetime], Iterator[T]],
-) -> Iterator[T]:
+) -> Generator[T]:
     """The items of ``produce(lo, hi)`` for every range, one thread per range when there
     are several, in no particular order.
 

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -395,9 +395,10 @@ class ServiceTitanV2Client(ServiceTitanClient):
     # their tables come from those records, not from the fast byte decoder.
 
     def iter_tables(
-        self, path: str, model: type[BaseModel], loaded_at: datetime
+        self, path: str, model: type[BaseModel], loaded_at: datetime, *, priority: int = 0
     ) -> Iterator[pa.Table]:
-        """Every record of an entity as Arrow tables (one per page), via ``iter_pages``."""
+        """Every record of an entity as Arrow tables (one per page), via ``iter_pages``
+        (``priority`` is not applied: v2 reads are one ordered export stream each)."""
         for page in self.iter_pages(path):
             yield records_to_table(model, page.records, loaded_at)
 
@@ -410,8 +411,10 @@ class ServiceTitanV2Client(ServiceTitanClient):
         loaded_at: datetime,
         *,
         windows: int = 4,
-    ) -> Iterator[pa.Table]:
-        """``iter_window_pages`` as Arrow tables (one per page)."""
+        priority: int = 0,
+    ) -> Generator[pa.Table]:
+        """``iter_window_pages`` as Arrow tables (one per page); ``priority`` as in
+        ``iter_tables``."""
         for page in self.iter_window_pages(path, start, end, windows=windows):
             yield records_to_table(model, page.records, loaded_at)
 

@@ -9,6 +9,13 @@ reaches a later month, the earlier months of that window are complete and can be
 progress stays in memory per window. A source that does not keep that order (detected per
 page) is buffered instead and nothing is lost.
 
+Why windows are split while they are read: a business's recent months hold most of its
+records, so windows of equal days are not equal work, and the last window of a range
+would otherwise be read alone, one page after the other, long after the others are done.
+A thread whose window is done takes over the later half of the window with the most
+records left (the API's (``modifiedOn``, ``id``) order lets that window stop where the
+other begins); a split costs about one call.
+
 Each batch of days is reported (``Report``) as soon as its month files are in place, so the
 caller knows what landed even when a later window of the entity fails.
 """
@@ -21,7 +28,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -126,6 +133,18 @@ class DayWriter:
         self.pending = [rest] if rest.num_rows else []
         self.next = upto
 
+    def stop_before(self, day: date) -> None:
+        """Give up the days from ``day`` on (another window reads them now): they are not
+        written here, and rows for them already buffered are dropped."""
+        keep = [d for d in self.days if d < day]
+        if len(keep) < self.next:
+            raise ValueError(f"days from {day} are already written; they cannot be given up")
+        self.days = keep
+        if self.pending:
+            buffered = pa.concat_tables(self.pending)
+            kept = buffered.filter(pc.less(modified_day(buffered), pa.scalar(day, pa.date32())))
+            self.pending = [kept] if kept.num_rows else []
+
     def close(self) -> None:
         """The window has no more pages: write every day left."""
         buffered = pa.concat_tables(self.pending) if self.pending else self.schema.empty_table()
@@ -138,12 +157,137 @@ class DayWriter:
         self.next = len(self.days)
 
 
+def split_day(after: date, days: Sequence[date]) -> date | None:
+    """Where to cut the days of ``days`` later than ``after`` (the latest day a window has
+    read) so that another window takes the second half: their middle, or the first of a
+    month nearest it when they span two months or more (each month file then has one
+    writer); None when fewer than two days are left."""
+    left = [day for day in days if day > after]
+    if len(left) < 2:
+        return None
+    middle = len(left) // 2
+    if len(left) >= 56:
+        firsts = [i for i, day in enumerate(left) if day.day == 1 and i > 0]
+        if firsts:
+            middle = _nearest(firsts, middle)
+    return left[middle]
+
+
+def records_left(records: int, first: date, last: date | None, stop: date) -> int:
+    """Records a window should still read, at the density of what it has read so far:
+    ``records`` over ``first..last``, extended to the days from ``last`` to ``stop``
+    (exclusive). 0 before its first page (nothing to go by)."""
+    if last is None or records == 0:
+        return 0
+    read_days = (last - first).days + 1
+    return records * max(0, (stop - last).days - 1) // read_days
+
+
+class _Window:
+    """One query of an entity (a run of days) and the thread reading it. Another thread
+    may take its later days over (``_Windows.steal``); ``lock`` guards the hand-over."""
+
+    def __init__(self, writer: DayWriter) -> None:
+        self.writer = writer
+        self.first = writer.days[0]
+        self.lock = threading.Lock()
+        self.records = 0
+        self.last: date | None = None  # the latest day of a row read so far
+        self.reading = True
+        self.cut = False  # the later days were handed over
+
+    @property
+    def stop(self) -> date:
+        """The first day that is not this window's."""
+        return self.writer.days[-1] + timedelta(days=1)
+
+    def take(self, table: pa.Table) -> tuple[pa.Table, bool]:
+        """A page read: its rows that are still this window's, and whether the reading
+        can stop (the page reached the days handed over, in ``modifiedOn`` order)."""
+        crossed = False
+        if self.cut and table.num_rows:
+            beyond = pc.greater_equal(modified_day(table), pa.scalar(self.stop, pa.date32()))
+            crossed = bool(pc.any(beyond).as_py())
+            if crossed:
+                table = table.filter(pc.invert(beyond))
+        if table.num_rows:
+            self.records += table.num_rows
+            latest = pc.max(modified_day(table)).as_py()
+            self.last = latest if self.last is None else max(self.last, latest)
+        self.writer.add(table)
+        return table, crossed and self.writer.ordered
+
+    def records_left(self) -> int:
+        return records_left(self.records, self.first, self.last, self.stop)
+
+
+class _Windows:
+    """The windows of an entity being read. A thread whose window is done takes over the
+    later half of the window with the most records left, so that a skewed range (a
+    business's recent months hold most of its records) is not left to one thread's
+    chain of pages at the end; it waits for a window worth splitting while any reads."""
+
+    def __init__(self, min_records: int) -> None:
+        self.min_records = min_records
+        self.changed = threading.Condition()
+        self.active: list[_Window] = []
+        self.started = 0
+        self.failed = False  # a window failed: the entity fails, nothing more is split off
+
+    def start(self, window: _Window) -> None:
+        with self.changed:
+            self.active.append(window)
+            self.started += 1
+
+    def moved(self) -> None:
+        """A window read a page (its estimate changed) or finished."""
+        with self.changed:
+            self.changed.notify_all()
+
+    def finished(self, window: _Window, failed: bool) -> None:
+        with self.changed:
+            self.active.remove(window)
+            self.failed = self.failed or failed
+            self.changed.notify_all()
+
+    def steal(self) -> list[date] | None:
+        """Days cut from the window with the most records left (at least ``min_records``),
+        to be read by the caller; None once no window is reading, or one failed."""
+        with self.changed:
+            while True:
+                if self.failed or not any(w.reading for w in self.active):
+                    return None
+                days = self._cut_largest()
+                if days:
+                    return days
+                self.changed.wait()
+
+    def _cut_largest(self) -> list[date] | None:
+        candidates = sorted(
+            (w for w in self.active if w.reading), key=lambda w: w.records_left(), reverse=True
+        )
+        for window in candidates:
+            with window.lock:
+                if not window.reading or window.records_left() < self.min_records:
+                    continue
+                assert window.last is not None  # records_left is 0 before the first page
+                split = split_day(window.last, window.writer.days)
+                if split is None:
+                    continue
+                days = [day for day in window.writer.days if day >= split]
+                window.writer.stop_before(split)
+                window.cut = True
+                return days
+        return None
+
+
 @dataclass
 class Landed:
     """What landing one entity did (the asset's metadata)."""
 
     records: int = 0
     partitions: int = 0
+    windows: int = 0  # queries read: the first windows and those split off them
     preview: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
 
@@ -186,9 +330,11 @@ def land_days(
     days: Sequence[date],
     loaded_at: datetime,
     report: Report | None = None,
+    turn: int = 0,
 ) -> Landed:
     """Land the daily partitions ``days`` of ``spec``: day-aligned windows read
-    concurrently, each day written once complete and then told to ``report``."""
+    concurrently, each day written once complete and then told to ``report``; ``turn`` is
+    the entity's claim on the rate limit (lower first)."""
     schema = arrow_schema(spec.model)
     tally = _Tally()
 
@@ -204,25 +350,48 @@ def land_days(
         if report is not None:
             report(records)
 
-    def window(group: list[date]) -> dict[str, float]:
+    windows = _Windows(min_records=2 * client.settings.page_size)
+
+    def read(group: list[date]) -> None:
         start, end = day_bounds(group)
-        writer = DayWriter(group, schema, write, merge)
+        window = _Window(DayWriter(group, schema, write, merge))
+        windows.start(window)
+        pages = client.iter_window_tables(
+            spec.path, start, end, spec.model, loaded_at, windows=1, priority=turn
+        )
+        failed = True
+        try:
+            for table in pages:
+                with window.lock:
+                    kept, done = window.take(table)
+                    tally.page(kept)
+                windows.moved()
+                if done:
+                    break
+            with window.lock:
+                window.reading = False
+                window.writer.close()
+            failed = False
+        finally:
+            pages.close()
+            windows.finished(window, failed)
+
+    def worker(group: list[date]) -> dict[str, float]:
         with client.metrics.scope() as scoped:
-            for table in client.iter_window_tables(
-                spec.path, start, end, spec.model, loaded_at, windows=1
-            ):
-                tally.page(table)
-                writer.add(table)
-            writer.close()
+            todo: list[date] | None = group
+            while todo:
+                read(todo)
+                todo = windows.steal()
         return scoped.snapshot()
 
     groups = day_groups(days, windows_for(len(days)))
     totals: dict[str, float] = {}
     with ThreadPoolExecutor(len(groups), thread_name_prefix=f"st-{spec.name}") as pool:
-        for numbers in pool.map(window, groups):
+        for numbers in pool.map(worker, groups):
             for key, value in numbers.items():
                 totals[key] = totals.get(key, 0) + value
     tally.landed.metrics = totals
+    tally.landed.windows = windows.started
     return tally.landed
 
 
@@ -231,18 +400,20 @@ def land_whole(
     warehouse: WarehouseResource,
     spec: EntitySpec,
     loaded_at: datetime,
+    turn: int = 0,
 ) -> Landed:
-    """Land a reference set whole (one file, replaced)."""
+    """Land a reference set whole (one file, replaced); ``turn`` as in ``land_days``."""
     tally = _Tally()
     with client.metrics.scope() as scoped:
         tables = []
-        for table in client.iter_tables(spec.path, spec.model, loaded_at):
+        for table in client.iter_tables(spec.path, spec.model, loaded_at, priority=turn):
             tally.page(table)
             tables.append(table)
     warehouse.write_whole(
         spec.name, pa.concat_tables(tables) if tables else arrow_schema(spec.model).empty_table()
     )
     tally.landed.partitions = 1
+    tally.landed.windows = 1
     tally.landed.metrics = scoped.snapshot()
     return tally.landed
 
@@ -263,27 +434,38 @@ class EntityLanded:
     outcome: Landed | BaseException
 
 
+Land = Callable[[EntitySpec, Report, int], Landed]
+"""Lands one entity: told where to report its days and its turn at the rate limit."""
+
+
 def land_concurrently(
-    specs: Sequence[EntitySpec], land: Callable[[EntitySpec, Report], Landed]
+    specs: Sequence[EntitySpec], land: Land
 ) -> Iterator[DaysLanded | EntityLanded]:
     """Run ``land`` for every entity at once and yield, in this thread, what they report
     as it happens: the days each has landed so far, then the entity itself when it is
-    done (or failed), so that it is recorded while the others are still reading."""
+    done (or failed), so that it is recorded while the others are still reading.
+
+    Each entity's turn is its place in ``specs``: the first has the first claim on the
+    rate limit and the others use what it leaves, so entities finish one after another
+    and the caller records each while the rest are read (Dagster writes an event per
+    partition of a range; written all at the end, they were a quarter of a backfill)."""
     if not specs:
         return
     progress: queue.SimpleQueue[DaysLanded | EntityLanded] = queue.SimpleQueue()
 
-    def run(spec: EntitySpec) -> None:
+    def run(spec: EntitySpec, turn: int) -> None:
         outcome: Landed | BaseException
         try:
-            outcome = land(spec, lambda records: progress.put(DaysLanded(spec, dict(records))))
+            outcome = land(
+                spec, lambda records: progress.put(DaysLanded(spec, dict(records))), turn
+            )
         except BaseException as exc:  # reported to the caller, which fails the step
             outcome = exc
         progress.put(EntityLanded(spec, outcome))
 
     with ThreadPoolExecutor(len(specs), thread_name_prefix="st-entity") as pool:
-        for spec in specs:
-            pool.submit(run, spec)
+        for turn, spec in enumerate(specs):
+            pool.submit(run, spec, turn)
         running = len(specs)
         while running:
             item = progress.get()

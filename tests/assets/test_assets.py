@@ -85,6 +85,17 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
         assert all(before[p].equals(after[p]) for p in before)
         jobs = dg.AssetKey(["servicetitan", "jobs"])
         assert instance.get_materialized_partitions(jobs) == {d.isoformat() for d in days}
+        # Each day of a range is recorded with the run's figures, named as the run's.
+        materialization = instance.get_latest_materialization_event(jobs)
+        assert materialization is not None
+        meta = materialization.asset_materialization.metadata  # type: ignore[union-attr]
+        assert meta["run_records"].value == sum(
+            warehouse.read_partition("jobs", day).num_rows  # type: ignore[union-attr]
+            for day in days
+        )
+        assert meta["run_partitions"].value == len(days)
+        # A single day (the daily schedule, the change feed) gets the whole summary.
+        _run(defs, "servicetitan_changing", instance, today_key(), today_key())
         materialization = instance.get_latest_materialization_event(jobs)
         assert materialization is not None
         meta = materialization.asset_materialization.metadata  # type: ignore[union-attr]
@@ -95,14 +106,14 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
             "throttled_429",
             "bytes",
             "api_seconds",
+            "windows",
             "preview",
+            "landing",
         ):
             assert key in meta
-        assert meta["records"].value == sum(
-            warehouse.read_partition("jobs", day).num_rows  # type: ignore[union-attr]
-            for day in days
-        )
-        assert meta["partitions_written"].value == len(days)
+        today = warehouse.read_partition("jobs", days[-1])
+        assert meta["records"].value == (today.num_rows if today is not None else 0)
+        assert meta["partitions_written"].value == 1
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
         landed = con.execute("SELECT count(*) FROM raw.jobs").fetchone()[0]
     cutoff = first + "T00:00:00"

@@ -3,8 +3,13 @@ a window's days to the warehouse a month at a time."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import httpx
+import orjson
 import pyarrow as pa
 import pytest
 
@@ -16,11 +21,18 @@ from st_assets.ingest.landing import (
     Report,
     day_groups,
     land_concurrently,
+    land_days,
+    records_left,
+    split_day,
     windows_for,
 )
+from st_assets.ingest.partitions import day_range, today_key
 from st_resources.arrow import arrow_schema, records_to_table
 from st_resources.entities import ENTITIES_BY_NAME, EntitySpec
 from st_resources.models import Customer
+from st_resources.warehouse import WarehouseResource
+from st_sandbox.server import SandboxServer
+from tests.assets.conftest import resources_for
 
 D0 = date(2026, 1, 1)
 
@@ -155,7 +167,10 @@ def test_land_concurrently_reports_days_then_the_entity_and_a_failure_does_not_h
     landing some days is reported with its error, and the others still finish."""
     jobs, invoices = ENTITIES_BY_NAME["jobs"], ENTITIES_BY_NAME["invoices"]
 
-    def land(spec: EntitySpec, report: Report) -> Landed:
+    turns: dict[str, int] = {}
+
+    def land(spec: EntitySpec, report: Report, turn: int) -> Landed:
+        turns[spec.name] = turn
         report({D0: 3})
         if spec is invoices:
             raise RuntimeError("page 2 refused")
@@ -180,3 +195,66 @@ def test_land_concurrently_reports_days_then_the_entity_and_a_failure_does_not_h
     outcomes = {i.spec.name: i.outcome for i in items if isinstance(i, EntityLanded)}
     assert isinstance(outcomes["jobs"], Landed) and outcomes["jobs"].records == 3
     assert isinstance(outcomes["invoices"], RuntimeError)
+    assert turns == {"jobs": 0, "invoices": 1}
+
+
+def test_split_day_halves_the_days_left_at_a_month_when_they_span_months() -> None:
+    days = day_range("2026-01-01", "2026-01-10")
+    assert split_day(date(2026, 1, 2), days) == date(2026, 1, 7)  # 8 left: the 5th of them
+    assert split_day(date(2026, 1, 8), days) == date(2026, 1, 10)
+    assert split_day(date(2026, 1, 9), days) is None  # one day left: nothing to hand over
+    year = day_range("2025-01-01", "2025-12-31")
+    assert split_day(date(2025, 1, 15), year) == date(2025, 7, 1)
+
+
+def test_records_left_extrapolates_the_density_read_so_far() -> None:
+    first = date(2026, 1, 1)
+    # 100 records over 10 days read, 10 days after the last one: 100 more.
+    assert records_left(100, first, date(2026, 1, 10), date(2026, 1, 21)) == 100
+    assert records_left(0, first, None, date(2026, 1, 21)) == 0  # before the first page
+    assert records_left(100, first, date(2026, 1, 20), date(2026, 1, 21)) == 0
+
+
+def test_a_writer_gives_up_later_days_and_drops_their_buffered_rows() -> None:
+    sink = Sink()
+    writer = DayWriter(_days(10), arrow_schema(Customer), sink.write, sink.merge)
+    writer.add(_page((1, 0), (2, 5), (3, 7)))  # one month in progress: nothing written yet
+    writer.stop_before(D0 + timedelta(days=6))
+    writer.add(_page((4, 5)))
+    writer.close()
+    assert sink.days_written() == _days(6)
+    assert sink.rows()[D0] == [1] and sink.rows()[D0 + timedelta(days=5)] == [2, 4]
+    with pytest.raises(ValueError, match="already written"):
+        writer.stop_before(D0 + timedelta(days=2))
+
+
+def test_windows_of_a_skewed_range_are_split_and_every_record_lands_once(
+    sandbox_factory: Callable[..., SandboxServer], warehouse_dir: Path
+) -> None:
+    """Most jobs are recent, so the last of the four windows holds most pages; with a
+    latency per page, the threads whose windows are done take its later days over. The
+    warehouse then holds every job of the range exactly once."""
+    server = sandbox_factory(latency_ms=15)
+    resources = resources_for(server.base_url, warehouse_dir, page_size=10)
+    client = resources["servicetitan"].get_client()  # type: ignore[attr-defined]
+    warehouse = resources["warehouse"]
+    assert isinstance(warehouse, WarehouseResource)
+    days = day_range((datetime.now(UTC) - timedelta(days=400)).date().isoformat(), today_key())
+    spec = ENTITIES_BY_NAME["jobs"]
+    landed = land_days(client, warehouse, spec, days, datetime.now(UTC))
+
+    dump = httpx.get(f"{server.base_url}/_sandbox/dump", params={"entity": "jobs"}).content
+    cutoff = days[0].isoformat()
+    expected = Counter(
+        job["id"]
+        for job in (orjson.loads(line) for line in dump.splitlines() if line)
+        if job["modifiedOn"] >= cutoff
+    )
+    landed_ids: Counter[int] = Counter()
+    for day in days:
+        table = warehouse.read_partition("jobs", day)
+        if table is not None:
+            landed_ids.update(table["id"].to_pylist())
+    assert landed_ids == expected and max(landed_ids.values()) == 1
+    assert landed.records == sum(expected.values())
+    assert landed.windows > len(day_groups(days, windows_for(len(days))))

@@ -1,11 +1,12 @@
 """The client's rate limiter, on a fake clock: pacing just under the limit, one backoff per
-burst of 429s, the tenant's Retry-After honoured, and recovery to the full rate."""
+burst of 429s, the tenant's Retry-After honoured, recovery to the full rate, a burst of
+half a second, and tokens going to the best priority waiting."""
 
 from __future__ import annotations
 
 import pytest
 
-from st_resources.ratelimit import BACKOFF, HEADROOM, AdaptiveRateLimiter
+from st_resources.ratelimit import BACKOFF, BURST_SECONDS, HEADROOM, AdaptiveRateLimiter
 
 
 class FakeClock:
@@ -64,3 +65,34 @@ def test_rate_recovers_to_the_paced_maximum_after_clean_seconds() -> None:
     clock.now += 10.0
     limiter.acquire()
     assert limiter.rate == pytest.approx(60 * HEADROOM)
+
+
+def test_an_idle_client_saves_up_half_a_second_of_requests_not_the_tenants_whole_bucket() -> None:
+    limiter, clock = _limiter(60.0)
+    clock.now += 60.0  # idle for a minute
+    for _ in range(int(60 * HEADROOM * BURST_SECONDS)):
+        limiter.acquire()
+    assert clock.slept == 0
+    limiter.acquire()
+    assert clock.slept > 0
+
+
+def test_a_token_goes_to_the_better_priority_waiting_for_it() -> None:
+    limiter, _clock = _limiter(60.0)
+    limiter.waiting[0] += 1  # a request of priority 0 is waiting (its thread is asleep)
+    assert limiter.tokens >= 1
+    assert limiter._take(1) > 0  # priority 1 leaves the free token to it...
+    assert limiter._take(0) == 0  # ...which takes it
+    limiter.waiting[0] -= 1
+    del limiter.waiting[0]
+    limiter.waiting[1] += 1
+    assert limiter._take(1) == 0  # with none better waiting, priority 1 is served
+    assert limiter.waiting == {1: 1}
+
+
+def test_acquire_counts_a_waiter_only_while_it_waits() -> None:
+    limiter, clock = _limiter(2.0)
+    for _ in range(5):
+        limiter.acquire(priority=3)
+    assert clock.slept > 0  # some waited for tokens
+    assert not limiter.waiting
