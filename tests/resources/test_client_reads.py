@@ -127,3 +127,23 @@ def test_streaming_memory_does_not_grow_with_the_record_count(
     growth_mb = (result["50000"] - result["10000"]) / 2**20
     # 40,000 more records are ~40 MB of JSON: streaming keeps the growth far below that.
     assert growth_mb < 8, growth_mb
+
+
+def test_a_request_that_waited_its_turn_at_the_limiter_still_gets_its_retries(
+    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., ClientSettings]
+) -> None:
+    """The retry budget (max_retry_seconds) starts when a request is first sent: a request
+    of a low priority can wait longer than that for a token, and used to fail on its
+    first 503 with no retry."""
+    server = sandbox_factory(customers=50)
+    settings = settings_for(server.base_url, "readonly", max_retry_seconds=1)
+    with ServiceTitanClient(settings) as client:
+        client.login()
+        httpx.post(
+            f"{server.base_url}/_sandbox/faults",
+            json={"targeted": [{"route": "/customers", "nth": 1, "status": 503}]},
+        )
+        client.limiter.throttled(retry_after=1.5)  # the next token is 1.5 s away
+        page = client.get_json("/customers", {"pageSize": 5})
+        assert len(page["data"]) == 5
+        assert client.metrics.retries == 1 and client.metrics.errors == 1
