@@ -205,15 +205,18 @@ class _Window:
         """A page read: its rows that are still this window's, and whether the reading
         can stop (the page reached the days handed over, in ``modifiedOn`` order)."""
         crossed = False
-        if self.cut and table.num_rows:
-            beyond = pc.greater_equal(modified_day(table), pa.scalar(self.stop, pa.date32()))
-            crossed = bool(pc.any(beyond).as_py())
-            if crossed:
-                table = table.filter(pc.invert(beyond))
         if table.num_rows:
-            self.records += table.num_rows
-            latest = pc.max(modified_day(table)).as_py()
-            self.last = latest if self.last is None else max(self.last, latest)
+            day = modified_day(table)
+            if self.cut:
+                beyond = pc.greater_equal(day, pa.scalar(self.stop, pa.date32()))
+                crossed = bool(pc.any(beyond).as_py())
+                if crossed:
+                    keep = pc.invert(beyond)
+                    table, day = table.filter(keep), day.filter(keep)
+            if table.num_rows:
+                self.records += table.num_rows
+                latest = pc.max(day).as_py()
+                self.last = latest if self.last is None else max(self.last, latest)
         self.writer.add(table)
         return table, crossed and self.writer.ordered
 
