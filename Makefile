@@ -25,13 +25,13 @@ demo: $(STAMP) dbt-manifest
 ## make test: lint, types, then every test (sandbox over loopback, real DuckDB, Dagster, PostgreSQL)
 test: $(STAMP) dbt-manifest
 	$(BIN)/ruff check .
-	$(BIN)/mypy st_sandbox st_resources st_assets
+	$(BIN)/mypy st_contract st_sandbox st_resources st_assets
 	$(BIN)/python -m pytest -q -W ignore::DeprecationWarning
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy st_sandbox st_resources st_assets
+	$(BIN)/mypy st_contract st_sandbox st_resources st_assets
 
 ## make dev: the sandbox and the Dagster UI (http://127.0.0.1:3000) together; Ctrl-C stops both
 dev: $(STAMP) dbt-manifest

@@ -35,8 +35,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from st_contract.entities import ENTITIES_BY_NAME
 from st_resources.arrow import records_to_table
-from st_resources.entities import ENTITIES_BY_NAME
 from st_resources.warehouse import WarehouseResource, split_by_day
 from st_sandbox.generate import generate
 

@@ -31,9 +31,9 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, SecretStr
 
+from st_contract.entities import ENTITIES
 from st_resources.arrow import records_to_table
 from st_resources.client import ServiceTitanClient
-from st_resources.entities import ENTITIES
 from st_resources.page_decode import fast_page_table
 from st_resources.settings import ClientSettings
 from st_sandbox.auth import DEMO_TOTP_SECRET

@@ -95,7 +95,7 @@ def ours_backfill(
     _point_at(base_url, work, rate)
     import dagster as dg
 
-    from st_resources.entities import ENTITIES
+    from st_contract.entities import ENTITIES
 
     defs = _definitions(first_day)
     phases: dict[str, float] = {}
@@ -285,8 +285,8 @@ def _dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
     from dlt.sources.rest_api import rest_api_source
     from pydantic import SecretStr
 
+    from st_contract.entities import ENTITIES
     from st_resources.client import ServiceTitanClient
-    from st_resources.entities import ENTITIES
     from st_resources.settings import ClientSettings
     from st_sandbox.auth import DEMO_TOTP_SECRET
 

@@ -23,8 +23,8 @@ from st_assets.dbt.project import dbt_project, prepare_manifest
 from st_assets.ingest.definitions import defs as ingest_defs
 from st_assets.ingest.partitions import today_key
 from st_assets.resources import build_resources
+from st_contract.entities import ENTITIES
 from st_resources.client import ServiceTitanClient
-from st_resources.entities import ENTITIES
 from st_resources.settings import ClientSettings
 from st_sandbox.auth import DEMO_TOTP_SECRET
 from st_sandbox.config import SandboxConfig

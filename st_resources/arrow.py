@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
-from st_resources.models import Money, UtcDatetime
+from st_contract.models import Money, UtcDatetime
 
 MONEY = pa.decimal128(18, 2)
 DECIMAL = pa.decimal128(18, 4)

@@ -21,6 +21,7 @@ import httpx
 import pyarrow as pa
 from pydantic import BaseModel
 
+from st_contract.models import Appointment, Event, Invoice, Job
 from st_resources.auth import MfaCodeProvider, SessionAuth
 from st_resources.errors import (
     RateLimitExceeded,
@@ -29,7 +30,6 @@ from st_resources.errors import (
     error_for_status,
 )
 from st_resources.metrics import CallMetrics
-from st_resources.models import Appointment, Event, Invoice, Job
 from st_resources.page_decode import decode_page
 from st_resources.ratelimit import AdaptiveRateLimiter
 from st_resources.redact import install_log_redaction, redact

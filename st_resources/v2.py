@@ -31,6 +31,16 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from st_contract.entities import ENTITIES
+from st_contract.models import Appointment, Event, Invoice, Job
+from st_contract.v2_paths import (
+    ASSIGNMENTS,
+    INVOICE_ITEMS,
+    RESCHEDULE,
+    V2_PATHS,
+    V2Path,
+    tenant_path,
+)
 from st_resources.arrow import records_to_table
 from st_resources.client import (
     Page,
@@ -39,7 +49,6 @@ from st_resources.client import (
     api_timestamp,
     window_params,
 )
-from st_resources.entities import ENTITIES
 from st_resources.errors import (
     ApiValidationError,
     AuthenticationError,
@@ -48,10 +57,8 @@ from st_resources.errors import (
     ServiceTitanError,
     UnsupportedOperation,
 )
-from st_resources.models import Appointment, Event, Invoice, Job
 from st_resources.redact import register_secret
 from st_resources.settings import ClientSettings
-from st_resources.v2_paths import ASSIGNMENTS, V2_PATHS, V2Path, tenant_path
 
 log = logging.getLogger("st_resources.v2")
 HOSTS = {
@@ -258,7 +265,7 @@ class ServiceTitanV2Client(ServiceTitanClient):
             return response.status_code, {}
 
     def _path(self, where: V2Path, path: str) -> str:
-        return tenant_path(self.v2.tenant_id, where.module, path)
+        return tenant_path(self.v2.tenant_id, where.prefix, path)
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -562,7 +569,7 @@ class ServiceTitanV2Client(ServiceTitanClient):
         # v2 splits one dispatch into several calls; when a later one is refused (409
         # double booking), the earlier ones are undone so a refused dispatch changes nothing.
         undo: list[tuple[str, str, dict[str, Any]]] = []
-        reschedule = self._path(V2_PATHS["appointments"], f"appointments/{appt['id']}/reschedule")
+        reschedule = RESCHEDULE.url(self.v2.tenant_id, id=appt["id"])
         if any(
             _time(str(v)) != _time(str(appt.get(k) or v)) or appt.get(k) is None
             for k, v in window.items()
@@ -648,7 +655,7 @@ class ServiceTitanV2Client(ServiceTitanClient):
                 existing[key] -= 1
                 continue
             self._send_write(
-                "PATCH", self._path(V2_PATHS["invoices"], f"invoices/{invoice_id}/items"), request
+                INVOICE_ITEMS.method, INVOICE_ITEMS.url(self.v2.tenant_id, id=invoice_id), request
             )
         return Invoice.model_validate(self._one("invoices", invoice_id))
 

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 from pydantic import Field
 
-from st_resources.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
+from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
 
 PARTITION_KEY = "modified_date"
 # Key-value metadata of a month file: {"YYYY-MM-DD": landed-at ISO instant} per landed day.

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from st_resources.entities import ENTITIES
+from st_contract.entities import ENTITIES
 from st_sandbox.activity import ActivityEngine
 from st_sandbox.auth import AuthService, Session, demo_users
 from st_sandbox.config import SandboxConfig

@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from st_assets.dbt.translator import ServiceTitanDbtTranslator
-from st_resources.entities import ENTITIES
+from st_contract.entities import ENTITIES
 from st_resources.warehouse import WarehouseResource, warehouse_write_lock
 
 WAREHOUSE_POOL = "warehouse_duckdb"

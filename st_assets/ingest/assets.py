@@ -25,7 +25,7 @@ from st_assets.ingest.landing import (
     land_whole,
 )
 from st_assets.ingest.partitions import day_range
-from st_resources.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
+from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
 from st_resources.resource import ServiceTitanResource
 from st_resources.warehouse import WarehouseResource
 

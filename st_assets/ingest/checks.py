@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from st_assets.ingest.assets import asset_key
-from st_resources.entities import ENTITIES
+from st_contract.entities import ENTITIES
 from st_resources.warehouse import WarehouseResource
 
 FRESHNESS = timedelta(hours=1)

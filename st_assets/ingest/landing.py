@@ -35,9 +35,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from st_assets.ingest.partitions import day_bounds
+from st_contract.entities import EntitySpec
 from st_resources.arrow import arrow_schema
 from st_resources.client import ServiceTitanClient
-from st_resources.entities import EntitySpec
 from st_resources.warehouse import WarehouseResource, modified_day, month_of, split_by_day
 
 PREVIEW_ROWS = 5

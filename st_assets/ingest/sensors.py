@@ -6,7 +6,7 @@ import dagster as dg
 
 from st_assets.ingest.assets import asset_key
 from st_assets.ingest.partitions import today_key
-from st_resources.entities import ENTITIES_BY_NAME
+from st_contract.entities import ENTITIES_BY_NAME
 from st_resources.resource import ServiceTitanResource
 
 MAX_EVENT_BATCHES = 5

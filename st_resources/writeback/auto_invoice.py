@@ -16,8 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from st_resources.client import ServiceTitanClient, api_timestamp
-from st_resources.models import (
+from st_contract.models import (
     Customer,
     Estimate,
     Job,
@@ -26,6 +25,7 @@ from st_resources.models import (
     MembershipType,
     StModel,
 )
+from st_resources.client import ServiceTitanClient, api_timestamp
 from st_resources.writeback.payloads import Discount, InvoiceItem, InvoicePayload
 
 IDS_PER_CALL = 50

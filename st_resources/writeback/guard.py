@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from st_contract.models import JobType, Technician
 from st_resources.client import ServiceTitanClient
-from st_resources.models import JobType, Technician
 from st_resources.writeback.payloads import DispatchPayload
 from st_resources.writeback.preflight import read_job
 from st_resources.writeback.queue import WriteQueue

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from st_contract.models import Job
 from st_resources.client import ServiceTitanClient
 from st_resources.errors import NotFoundError
-from st_resources.models import Job
 from st_resources.v2 import ServiceTitanV2Client
 from st_resources.writeback.payloads import (
     DispatchPayload,

@@ -13,21 +13,12 @@ import threading
 import time
 from dataclasses import dataclass
 
+from st_contract.v2_paths import MODULE_PREFIXES
 from st_sandbox.errors import ApiError
 
 SANDBOX_TENANT_ID = 1000001
 # One read and one write scope per module, named like the official API's scopes.
-MODULES = (
-    "crm",
-    "settings",
-    "jpm",
-    "dispatch",
-    "accounting",
-    "memberships",
-    "equipment-systems",
-    "pricebook",
-    "salestech",
-)
+MODULES = tuple(prefix.strip("/").split("/")[0] for prefix in MODULE_PREFIXES)
 ALL_SCOPES = tuple(f"tn.{m}:{rw}" for m in MODULES for rw in ("r", "w"))
 READ_SCOPES = tuple(s for s in ALL_SCOPES if s.endswith(":r"))
 

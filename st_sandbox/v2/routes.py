@@ -28,7 +28,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
-from st_resources.v2_paths import ASSIGNMENTS
+from st_contract.v2_paths import ASSIGNMENTS
 from st_sandbox.errors import ApiError
 from st_sandbox.generate import to_us
 from st_sandbox.v2.invoices import InvoiceItemUpdate, patch_invoice_items
@@ -325,7 +325,7 @@ def mount_v2(app: FastAPI, tenant: "Tenant") -> V2State:
 
     def register(endpoint: V2Endpoint) -> None:
         paths = where(endpoint)
-        base = f"/{paths.module}/v2/tenant/{{tenant}}"
+        base = f"{paths.prefix}/tenant/{{tenant}}"
         Caller = Annotated[AccessToken, Depends(caller(paths.module))]
         entity = endpoint.entity
 
@@ -381,7 +381,7 @@ def mount_v2(app: FastAPI, tenant: "Tenant") -> V2State:
 
     # --- dispatch: appointment assignments --------------------------------------------------
 
-    dispatch_base = f"/{ASSIGNMENTS.module}/v2/tenant/{{tenant}}"
+    dispatch_base = f"{ASSIGNMENTS.prefix}/tenant/{{tenant}}"
     DispatchRead = Annotated[AccessToken, Depends(caller(ASSIGNMENTS.module))]
     DispatchWrite = Annotated[AccessToken, Depends(caller(ASSIGNMENTS.module, write=True))]
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from st_resources.v2_paths import V2_PATHS, V2Path
+from st_contract.v2_paths import V2_PATHS, V2Path
 
 Record = dict[str, Any]
 

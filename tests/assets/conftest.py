@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr  # noqa: F401  (kept for symmetry with the client tests)
 
+from st_contract.v2_paths import V2_PATHS, tenant_path
 from st_resources.resource import ServiceTitanResource
-from st_resources.v2_paths import V2_PATHS, tenant_path
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.auth import DEMO_TOTP_SECRET
 from st_sandbox.v2.oauth import SANDBOX_TENANT_ID
@@ -26,7 +26,7 @@ def read_route(entity: str, backend: str) -> str:
     if backend == "session":
         return f"/{entity}"
     where = V2_PATHS[entity]
-    return tenant_path(SANDBOX_TENANT_ID, where.module, f"export/{where.export}")
+    return tenant_path(SANDBOX_TENANT_ID, where.prefix, f"export/{where.export}")
 
 
 def resources_for(

@@ -18,8 +18,8 @@ import pytest
 
 from st_assets.ingest.definitions import defs as ingest_defs
 from st_assets.ingest.partitions import day_range, today_key
+from st_contract.entities import ENTITIES
 from st_resources.arrow import records_to_table
-from st_resources.entities import ENTITIES
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import read_route, resources_for

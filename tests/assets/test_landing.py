@@ -27,9 +27,9 @@ from st_assets.ingest.landing import (
     windows_for,
 )
 from st_assets.ingest.partitions import day_range, today_key
+from st_contract.entities import ENTITIES_BY_NAME, EntitySpec
+from st_contract.models import Customer
 from st_resources.arrow import arrow_schema, records_to_table
-from st_resources.entities import ENTITIES_BY_NAME, EntitySpec
-from st_resources.models import Customer
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import resources_for

@@ -13,10 +13,10 @@ import orjson
 import pyarrow as pa
 import pytest
 
+from st_contract.entities import ENTITIES, entity
+from st_contract.models import Event
 from st_resources.arrow import records_to_table
 from st_resources.client import ServiceTitanClient
-from st_resources.entities import ENTITIES, entity
-from st_resources.models import Event
 from st_resources.page_decode import (
     FastDecodeError,
     decode_page,

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from st_resources.entities import ENTITIES
+from st_contract.entities import ENTITIES
 from st_sandbox.generate import TenantData, generate, to_us_from_ts
 
 ANCHOR = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from st_contract.v2_paths import ACCOUNTING, CRM, DISPATCH, JPM
 from st_sandbox.server import SandboxServer
 from st_sandbox.v2.oauth import SANDBOX_TENANT_ID
 from tests.sandbox.v2_support import DEMO_APP, READONLY_APP, tenant_path, v2_client
@@ -32,16 +33,16 @@ def test_token_app_key_scope_and_tenant_are_all_checked(sandbox: SandboxServer) 
     assert bad.status_code == 401
     assert bad.json()["data"]["code"] == "invalid_client"
     with v2_client(url) as http:
-        assert http.get(tenant_path("crm", "customers")).status_code == 200
-        no_key = http.get(tenant_path("crm", "customers"), headers={"ST-App-Key": ""})
+        assert http.get(tenant_path(CRM, "customers")).status_code == 200
+        no_key = http.get(tenant_path(CRM, "customers"), headers={"ST-App-Key": ""})
         assert no_key.status_code == 401
-        wrong_key = http.get(tenant_path("crm", "customers"), headers={"ST-App-Key": "ak1.other"})
+        wrong_key = http.get(tenant_path(CRM, "customers"), headers={"ST-App-Key": "ak1.other"})
         assert wrong_key.status_code == 401
         other_tenant = http.get(f"/crm/v2/tenant/{SANDBOX_TENANT_ID + 1}/customers")
         assert other_tenant.status_code == 403
     with v2_client(url, READONLY_APP) as http:
         refused = http.post(
-            tenant_path("dispatch", "appointment-assignments/assign-technicians"),
+            tenant_path(DISPATCH, "appointment-assignments/assign-technicians"),
             json={"jobAppointmentId": 1, "technicianIds": [1]},
         )
         assert refused.status_code == 403
@@ -51,9 +52,9 @@ def test_token_app_key_scope_and_tenant_are_all_checked(sandbox: SandboxServer) 
 def test_tokens_expire(sandbox_factory: Any) -> None:
     server = sandbox_factory(customers=20, token_ttl=1)
     with v2_client(server.base_url) as http:
-        assert http.get(tenant_path("crm", "customers")).status_code == 200
+        assert http.get(tenant_path(CRM, "customers")).status_code == 200
         time.sleep(1.2)
-        expired = http.get(tenant_path("crm", "customers"))
+        expired = http.get(tenant_path(CRM, "customers"))
         assert expired.status_code == 401
         assert expired.json()["data"]["code"] == "token_expired"
 
@@ -67,7 +68,7 @@ def test_list_is_active_only_unless_any_and_export_walks_everything(sandbox: San
         page = 1
         while True:
             body = http.get(
-                tenant_path("crm", "customers"),
+                tenant_path(CRM, "customers"),
                 params={"page": page, "pageSize": 100, "includeTotal": True},
             ).json()
             assert body["totalCount"] == len(active)
@@ -77,29 +78,27 @@ def test_list_is_active_only_unless_any_and_export_walks_everything(sandbox: San
             page += 1
         assert listed == active
         everything = http.get(
-            tenant_path("crm", "customers"), params={"pageSize": 5000, "active": "Any"}
+            tenant_path(CRM, "customers"), params={"pageSize": 5000, "active": "Any"}
         ).json()
         assert {c["id"] for c in everything["data"]} == {c["id"] for c in dump}
-        assert (
-            http.get(tenant_path("crm", "customers"), params={"pageSize": 5001}).status_code == 400
-        )
+        assert http.get(tenant_path(CRM, "customers"), params={"pageSize": 5001}).status_code == 400
 
-        exported = http.get(tenant_path("crm", "export/customers")).json()
+        exported = http.get(tenant_path(CRM, "export/customers")).json()
         assert {c["id"] for c in exported["data"]} == {c["id"] for c in dump}
         assert exported["hasMore"] is False
         # Nothing changed since: the token resumes at the end.
         again = http.get(
-            tenant_path("crm", "export/customers"), params={"from": exported["continueFrom"]}
+            tenant_path(CRM, "export/customers"), params={"from": exported["continueFrom"]}
         )
         assert again.json()["data"] == []
         # A date starts at that modification time.
         newest = max(c["modifiedOn"] for c in dump)
-        since = http.get(tenant_path("crm", "export/customers"), params={"from": newest}).json()
+        since = http.get(tenant_path(CRM, "export/customers"), params={"from": newest}).json()
         assert {c["modifiedOn"] for c in since["data"]} == {newest}
-        forged = http.get(tenant_path("crm", "export/customers"), params={"from": "abc.def"})
+        forged = http.get(tenant_path(CRM, "export/customers"), params={"from": "abc.def"})
         assert forged.status_code == 400
         other = http.get(
-            tenant_path("crm", "export/locations"), params={"from": exported["continueFrom"]}
+            tenant_path(CRM, "export/locations"), params={"from": exported["continueFrom"]}
         )
         assert other.status_code == 400
 
@@ -108,12 +107,12 @@ def test_ids_are_capped_at_50(sandbox: SandboxServer) -> None:
     with v2_client(sandbox.base_url) as http:
         fifty = ",".join(str(i) for i in range(1, 51))
         ok = http.get(
-            tenant_path("crm", "customers"), params={"ids": fifty, "active": "Any", "pageSize": 100}
+            tenant_path(CRM, "customers"), params={"ids": fifty, "active": "Any", "pageSize": 100}
         )
         assert ok.status_code == 200
         assert {c["id"] for c in ok.json()["data"]} == set(range(1, 51))
         assert (
-            http.get(tenant_path("crm", "customers"), params={"ids": fifty + ",51"}).status_code
+            http.get(tenant_path(CRM, "customers"), params={"ids": fifty + ",51"}).status_code
             == 400
         )
 
@@ -125,7 +124,7 @@ def test_export_resumes_from_a_token_after_changes(sandbox_factory: Any) -> None
         seen: dict[int, str] = {}
         token = ""
         while True:
-            body = http.get(tenant_path("jpm", "export/jobs"), params={"from": token}).json()
+            body = http.get(tenant_path(JPM, "export/jobs"), params={"from": token}).json()
             seen |= {j["id"]: j["modifiedOn"] for j in body["data"]}
             token = body["continueFrom"]
             if not body["hasMore"]:
@@ -138,7 +137,7 @@ def test_export_resumes_from_a_token_after_changes(sandbox_factory: Any) -> None
             if seen.get(j["id"]) != j["modifiedOn"]
         }
         assert changed
-        later = http.get(tenant_path("jpm", "export/jobs"), params={"from": token}).json()
+        later = http.get(tenant_path(JPM, "export/jobs"), params={"from": token}).json()
         assert {j["id"]: j["modifiedOn"] for j in later["data"]} == changed
 
 
@@ -169,19 +168,19 @@ def test_assign_keeps_the_no_double_booking_rule(sandbox_factory: Any) -> None:
         t["id"] for t in _dump(server, "technicians") if t["active"] and t["id"] not in busy
     )
     with v2_client(server.base_url) as http:
-        op = tenant_path("dispatch", "appointment-assignments/assign-technicians")
+        op = tenant_path(DISPATCH, "appointment-assignments/assign-technicians")
         done = http.post(op, json={"jobAppointmentId": first["id"], "technicianIds": [tech]})
         assert done.status_code == 200, done.text
         clash = http.post(op, json={"jobAppointmentId": second["id"], "technicianIds": [tech]})
         assert clash.status_code == 409
         assert clash.json()["data"]["code"] == "double_booking"
         assigned = http.get(
-            tenant_path("dispatch", "appointment-assignments"),
+            tenant_path(DISPATCH, "appointment-assignments"),
             params={"appointmentIds": first["id"]},
         ).json()["data"]
         assert tech in {a["technicianId"] for a in assigned}
         off = http.post(
-            tenant_path("dispatch", "appointment-assignments/unassign-technicians"),
+            tenant_path(DISPATCH, "appointment-assignments/unassign-technicians"),
             json={"jobAppointmentId": first["id"], "technicianIds": [tech]},
         )
         assert off.status_code == 200
@@ -198,7 +197,7 @@ def test_invoice_items_patch_recomputes_totals(sandbox_factory: Any) -> None:
     invoice = next(i for i in _dump(server, "invoices") if i["active"])
     with v2_client(server.base_url) as http:
         answer = http.patch(
-            tenant_path("accounting", f"invoices/{invoice['id']}/items"),
+            tenant_path(ACCOUNTING, f"invoices/{invoice['id']}/items"),
             json={"description": "Extra filter", "quantity": 2, "unitPrice": 10.25},
         )
         assert answer.status_code == 200, answer.text

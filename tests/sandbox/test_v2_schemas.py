@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from st_resources.v2_paths import ASSIGNMENTS, V2_PATHS
+from st_contract.v2_paths import ACCOUNTING, ASSIGNMENTS, CRM, DISPATCH, JPM, SETTINGS, V2_PATHS
 from st_sandbox.server import SandboxServer
 from tests.sandbox.v2_support import (
     request_errors,
@@ -21,7 +21,7 @@ from tests.sandbox.v2_support import (
 
 PAGES = 3
 PAGE_SIZE = 60
-READS = [(p.module, p.path, p.export) for p in (*V2_PATHS.values(), ASSIGNMENTS)]
+READS = [(p.prefix, p.path, p.export) for p in (*V2_PATHS.values(), ASSIGNMENTS)]
 EXPORTS = [r for r in READS if r[2]]
 
 
@@ -83,7 +83,7 @@ def test_export_pages_match_the_official_schema(
 def _appointment(v2: httpx.Client, status: str) -> dict[str, Any]:
     for page in range(1, 50):
         answer = v2.get(
-            tenant_path("jpm", "appointments"), params={"page": page, "pageSize": 500}
+            tenant_path(JPM, "appointments"), params={"page": page, "pageSize": 500}
         ).json()
         for appt in answer["data"]:
             if appt["status"] == status:
@@ -95,35 +95,35 @@ def _appointment(v2: httpx.Client, status: str) -> dict[str, Any]:
 
 def test_writes_and_errors_match_the_official_schemas(v2: httpx.Client) -> None:
     appt = _appointment(v2, "Scheduled")
-    technicians = v2.get(tenant_path("settings", "technicians"), params={"pageSize": 50}).json()
+    technicians = v2.get(tenant_path(SETTINGS, "technicians"), params={"pageSize": 50}).json()
     tech = technicians["data"][-1]["id"]
 
     reschedule = {"start": appt["start"], "end": appt["end"]}
-    assert request_errors("jpm", "patch", "appointments/{id}/reschedule", reschedule) == []
-    moved = v2.patch(tenant_path("jpm", f"appointments/{appt['id']}/reschedule"), json=reschedule)
+    assert request_errors(JPM, "patch", "appointments/{id}/reschedule", reschedule) == []
+    moved = v2.patch(tenant_path(JPM, f"appointments/{appt['id']}/reschedule"), json=reschedule)
     assert moved.status_code == 200, moved.text
-    assert response_errors("jpm", "patch", "appointments/{id}/reschedule", 200, moved.json()) == []
+    assert response_errors(JPM, "patch", "appointments/{id}/reschedule", 200, moved.json()) == []
 
     for action in ("assign-technicians", "unassign-technicians"):
         body = {"jobAppointmentId": appt["id"], "technicianIds": [tech]}
         op = f"appointment-assignments/{action}"
-        assert request_errors("dispatch", "post", op, body) == []
-        answer = v2.post(tenant_path("dispatch", op), json=body)
+        assert request_errors(DISPATCH, "post", op, body) == []
+        answer = v2.post(tenant_path(DISPATCH, op), json=body)
         if answer.status_code == 409:  # that technician is busy then: the official 409 shape
-            assert response_errors("dispatch", "post", op, 409, answer.json()) == []
+            assert response_errors(DISPATCH, "post", op, 409, answer.json()) == []
             continue
         assert answer.status_code == 200, answer.text
-        assert response_errors("dispatch", "post", op, 200, answer.json()) == []
+        assert response_errors(DISPATCH, "post", op, 200, answer.json()) == []
 
-    invoices = v2.get(tenant_path("accounting", "invoices"), params={"pageSize": 1}).json()
+    invoices = v2.get(tenant_path(ACCOUNTING, "invoices"), params={"pageSize": 1}).json()
     item = {"description": "Filter replacement", "quantity": 1, "unitPrice": 25.5}
-    assert request_errors("accounting", "patch", "invoices/{invoiceId}/items", item) == []
+    assert request_errors(ACCOUNTING, "patch", "invoices/{invoiceId}/items", item) == []
     patched = v2.patch(
-        tenant_path("accounting", f"invoices/{invoices['data'][0]['id']}/items"), json=item
+        tenant_path(ACCOUNTING, f"invoices/{invoices['data'][0]['id']}/items"), json=item
     )
     assert patched.status_code == 200, patched.text
 
     too_many = ",".join(str(i) for i in range(1, 52))
-    refused = v2.get(tenant_path("crm", "customers"), params={"ids": too_many})
+    refused = v2.get(tenant_path(CRM, "customers"), params={"ids": too_many})
     assert refused.status_code == 400
-    assert response_errors("crm", "get", "customers", 400, refused.json()) == []
+    assert response_errors(CRM, "get", "customers", 400, refused.json()) == []

@@ -7,11 +7,14 @@ import os
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from st_contract.v2_paths import JPM
+from st_contract.v2_paths import tenant_path as contract_tenant_path
 from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID, AppClient
 
 SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "servicetitan-openapi"
@@ -40,19 +43,38 @@ def v2_client(base_url: str, app: AppClient = DEMO_APP) -> httpx.Client:
     )
 
 
-def tenant_path(module: str, path: str) -> str:
-    return f"/{module}/v2/tenant/{SANDBOX_TENANT_ID}/{path}"
+def tenant_path(prefix: str, path: str) -> str:
+    """The sandbox tenant's URL of ``path`` under a module ``prefix`` (``/crm/v2``)."""
+    return contract_tenant_path(SANDBOX_TENANT_ID, prefix, path)
 
 
 @cache
-def spec(module: str) -> dict[str, Any]:
-    """The official OpenAPI document of a module; skips (fails under CI) when absent."""
-    path = SPEC_DIR / f"{module}-v2.json"
-    if not path.exists():
+def specs_by_prefix() -> dict[str, dict[str, Any]]:
+    """Every official OpenAPI document, by its ``servers`` path (``/sales/v2``): the URL
+    prefix ServiceTitan serves the module under, whatever the file is called. Skips
+    (fails under CI) when the specs are absent."""
+    files = sorted(SPEC_DIR.glob("*.json"))
+    if not files:
         if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the official spec {path} is missing")
+            pytest.fail(f"CI=true but the official specs are missing from {SPEC_DIR}")
         pytest.skip(f"the official ServiceTitan specs are not at {SPEC_DIR}")
-    return json.loads(path.read_text())  # type: ignore[no-any-return]
+    found: dict[str, dict[str, Any]] = {}
+    for file in files:
+        document = json.loads(file.read_text())
+        prefixes = {urlsplit(server["url"]).path.rstrip("/") for server in document["servers"]}
+        assert len(prefixes) == 1, f"{file.name} serves under several prefixes: {prefixes}"
+        found[prefixes.pop()] = document
+    return found
+
+
+def spec(prefix: str) -> dict[str, Any]:
+    """The official OpenAPI document served under ``prefix``; a clear failure when no
+    official module is served there."""
+    documents = specs_by_prefix()
+    assert prefix in documents, (
+        f"no official spec is served under {prefix}; official prefixes: {sorted(documents)}"
+    )
+    return documents[prefix]
 
 
 def _validator(module: str, schema: dict[str, Any]) -> Draft202012Validator:
@@ -71,7 +93,7 @@ def operation(module: str, method: str, path: str) -> dict[str, Any]:
 # The deliberate differences of docs/api.md ("v2 surface") that show in a schema: a job
 # the sandbox has not invoiced yet answers invoiceId null (the official API creates the
 # job's invoice with the job).
-ALLOWED_NULLS = {("jpm", "invoiceId")}
+ALLOWED_NULLS = {(JPM, "invoiceId")}
 
 
 def response_errors(module: str, method: str, path: str, status: int, body: Any) -> list[str]:

@@ -13,8 +13,8 @@ from pydantic import SecretStr
 
 from st_assets.ingest.assets import asset_key
 from st_assets.writeback.sensors import affected_assets, parse_cursor, run_request_for
+from st_contract.models import Estimate, Job, Location, MembershipSummary, MembershipType
 from st_resources.errors import UnsupportedOperation
-from st_resources.models import Estimate, Job, Location, MembershipSummary, MembershipType
 from st_resources.v2 import ServiceTitanV2Client, V2Settings
 from st_resources.writeback.auto_invoice import build_invoice, membership_discount
 from st_resources.writeback.guard import Booking, overlapping

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from st_resources.v2_paths import V2_PATHS, tenant_path
+from st_contract.v2_paths import V2_PATHS, tenant_path
 from st_resources.writeback.cli import main
 from st_resources.writeback.payloads import PayloadError
 from st_resources.writeback.preflight import tenant_check
@@ -49,7 +49,7 @@ def invoice_items(server: SandboxServer, invoice_id: int) -> list[dict[str, Any]
 def items_route(invoice_id: int) -> str:
     """The v2 route that adds an invoice's items (for targeted faults)."""
     return tenant_path(
-        SANDBOX_TENANT_ID, V2_PATHS["invoices"].module, f"invoices/{invoice_id}/items"
+        SANDBOX_TENANT_ID, V2_PATHS["invoices"].prefix, f"invoices/{invoice_id}/items"
     )
 
 

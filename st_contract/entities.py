@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from st_resources import models as m
+from st_contract import models as m
 
 
 @dataclass(frozen=True)
