@@ -12,7 +12,7 @@ export ST_WAREHOUSE_DIR ?= $(CURDIR)/data
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install $(PIP_QUIET) --upgrade pip
-	$(BIN)/pip install $(PIP_QUIET) -e '.[dev]'
+	$(BIN)/pip install $(PIP_QUIET) -e '.[dev,sandbox]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -40,7 +40,7 @@ dev: $(STAMP) dbt-manifest
 
 ## make bench: throughput against the rate-limit floor and against dlt (writes benchmarks/RESULTS.md)
 bench: $(STAMP)
-	$(BIN)/pip install $(PIP_QUIET) -e '.[dev,bench]'
+	$(BIN)/pip install $(PIP_QUIET) -e '.[dev,sandbox,bench]'
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 ## make bench-generation / bench-rate-limit: sandbox generation time; 429s of processes sharing a tenant

@@ -36,7 +36,7 @@ def peak_rss_mb() -> float:
 
 def _point_at(base_url: str, work: Path, rate: float) -> None:
     """Environment of the code location: the sandbox, our warehouse and Dagster home."""
-    from st_assets.demo import ensure_dagster_home, sandbox_env
+    from st_sandbox.demo import ensure_dagster_home, sandbox_env
 
     os.environ.update(sandbox_env(base_url))
     os.environ["ST_WAREHOUSE_DIR"] = str(work / "warehouse")

@@ -62,11 +62,3 @@ ENTITIES: tuple[EntitySpec, ...] = (
 
 ENTITIES_BY_NAME: dict[str, EntitySpec] = {spec.name: spec for spec in ENTITIES}
 
-
-def entity(name: str) -> EntitySpec:
-    """The spec of entity ``name``; a clear error lists the known names otherwise."""
-    try:
-        return ENTITIES_BY_NAME[name]
-    except KeyError:
-        known = ", ".join(sorted(ENTITIES_BY_NAME))
-        raise KeyError(f"unknown entity {name!r}; known entities: {known}") from None

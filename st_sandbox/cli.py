@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import shlex
 import signal
 import sys
 import threading
@@ -66,6 +68,36 @@ def _config(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(**values)
 
 
+def outbox_code_command(base_url: str) -> str:
+    """An ``ST_MFA_CODE_COMMAND`` that prints the newest SMS or e-mail code the sandbox at
+    ``base_url`` sent (the client's generic code-command seam, used by demos and tests)."""
+    return f"{shlex.quote(sys.executable)} -m st_sandbox.cli outbox-code --base-url {shlex.quote(base_url)}"
+
+
+def print_outbox_code(base_url: str, timeout: float = 10.0) -> int:
+    """Print the newest code sent to ``$ST_MFA_USERNAME`` by ``$ST_MFA_METHOD`` (set by the
+    client when it runs the code command), waiting for it to arrive."""
+    import httpx
+
+    username = os.environ.get("ST_MFA_USERNAME", "")
+    method = os.environ.get("ST_MFA_METHOD", "")
+    if not username or method not in ("sms", "email"):
+        print("outbox-code needs ST_MFA_USERNAME and ST_MFA_METHOD (sms or email)", file=sys.stderr)
+        return 2
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answer = httpx.get(
+            f"{base_url.rstrip('/')}/_sandbox/outbox", params={"username": username}, timeout=5
+        )
+        codes = [m["code"] for m in answer.json()["data"] if m["method"] == method]
+        if codes:
+            print(codes[-1])
+            return 0
+        time.sleep(0.1)
+    print(f"no {method} code arrived in the sandbox outbox for {username!r}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``st-sandbox``."""
     parser = argparse.ArgumentParser(
@@ -81,7 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     dump.add_argument("--out", required=True, type=Path)
     _add_config_flags(dump)
     sub.add_parser("users", help="print the demo users")
+    outbox = sub.add_parser(
+        "outbox-code",
+        help="print the newest SMS/e-mail code for $ST_MFA_USERNAME (an ST_MFA_CODE_COMMAND)",
+    )
+    outbox.add_argument("--base-url", required=True)
     args = parser.parse_args(argv)
+
+    if args.command == "outbox-code":
+        return print_outbox_code(args.base_url)
 
     if args.command == "users":
         print(USERS_TEXT)

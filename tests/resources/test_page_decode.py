@@ -13,7 +13,7 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from st_contract.entities import ENTITIES, entity
+from st_contract.entities import ENTITIES, ENTITIES_BY_NAME
 from st_contract.models import Event
 from st_resources.arrow import records_to_table
 from st_resources.client import ServiceTitanClient
@@ -68,7 +68,7 @@ def test_client_tables_match_the_records_and_count_the_same_metrics(
     with ServiceTitanClient(settings_for(sandbox.base_url, page_size=40)) as client:
         client.login()
         for name in ("invoices", "appointments", "business_units"):
-            spec = entity(name)
+            spec = ENTITIES_BY_NAME[name]
             before = client.metrics.snapshot()
             records = list(client.iter_records(spec.path))
             by_pages = client.metrics.since(before)
@@ -100,7 +100,7 @@ def test_a_page_the_fast_path_cannot_decode_lands_through_python(
     # A server sending a float as a JSON string: the Arrow reader refuses the type change,
     # the Python path converts it, so the page must come through Python, whole.
     server = sandbox_factory(customers=40)
-    spec = entity("locations")
+    spec = ENTITIES_BY_NAME["locations"]
     location_id = server.tenant.store.ids("locations")[0]
     address = dict(server.tenant.store.get("locations", location_id)["address"])  # type: ignore[index]
     address["latitude"] = "40.712776"
@@ -127,7 +127,7 @@ def test_bad_data_still_raises_the_clear_error(
     sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., ClientSettings]
 ) -> None:
     server = sandbox_factory(customers=20)
-    spec = entity("customers")
+    spec = ENTITIES_BY_NAME["customers"]
     customer_id = server.tenant.store.ids("customers")[0]
     server.tenant.store.update("customers", customer_id, {"balance": "twelve dollars"})
     with (
@@ -138,7 +138,7 @@ def test_bad_data_still_raises_the_clear_error(
 
 
 def test_decimals_given_as_json_numbers_are_exact() -> None:
-    spec = entity("pricebook_services")
+    spec = ENTITIES_BY_NAME["pricebook_services"]
     record = {"id": 1, "code": "S1", "price": 12345678901234.57, "memberPrice": "0.10"}
     record |= {"active": True, "createdOn": "2026-01-02T03:04:05Z"}
     record |= {"modifiedOn": "2026-01-02T03:04:05.5+02:00", "hours": 1.0625}
@@ -166,7 +166,7 @@ def test_decimals_given_as_json_numbers_are_exact() -> None:
     ],
 )
 def test_shapes_the_fast_path_does_not_know_go_to_python(body: bytes) -> None:
-    spec = entity("tax_zones")
+    spec = ENTITIES_BY_NAME["tax_zones"]
     with pytest.raises(FastDecodeError):
         fast_page_table(spec.model, body, LOADED_AT)
     with pytest.raises((ValueError, TypeError, KeyError, AttributeError)):

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from st_assets.demo import ensure_dagster_home, sandbox_env
 from st_sandbox.config import SandboxConfig
+from st_sandbox.demo import ensure_dagster_home, sandbox_env
 from st_sandbox.server import SandboxProcess
 
 
