@@ -33,9 +33,10 @@ from pydantic import BaseModel, SecretStr
 
 from st_contract.entities import ENTITIES
 from st_resources.arrow import records_to_table
-from st_resources.client import ServiceTitanClient
 from st_resources.page_decode import fast_page_table
-from st_resources.settings import ClientSettings
+from st_resources.session import SessionBackend
+from st_resources.settings import SessionSettings
+from st_resources.transport import Call
 from st_sandbox.auth import DEMO_TOTP_SECRET
 from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxProcess
@@ -47,7 +48,7 @@ Decode = Callable[[type[BaseModel], bytes, datetime], Any]
 
 def fetch_pages(base_url: str) -> Pages:
     """Every page of every entity, as response bytes with the entity's model."""
-    settings = ClientSettings(
+    settings = SessionSettings(
         base_url=base_url,
         username="demo",
         password=SecretStr("demo-password"),
@@ -56,11 +57,11 @@ def fetch_pages(base_url: str) -> Pages:
         rate_limit=1000,
     )
     pages: Pages = []
-    with ServiceTitanClient(settings) as client:
+    with SessionBackend(settings) as backend:
         for spec in ENTITIES:
             query: dict[str, Any] = {"pageSize": settings.page_size}
             while True:
-                body = client.get_bytes(spec.path, query)
+                body = backend.transport.request(Call("GET", spec.path, params=query)).content
                 pages.append((spec.model, body))
                 envelope = orjson.loads(body)
                 if not envelope.get("hasMore") or not envelope.get("nextCursor"):

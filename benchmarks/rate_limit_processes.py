@@ -13,8 +13,9 @@ import time
 import httpx
 from pydantic import SecretStr
 
-from st_resources.client import ServiceTitanClient
-from st_resources.settings import ClientSettings
+from st_contract.entities import ENTITIES_BY_NAME
+from st_resources.session import SessionBackend
+from st_resources.settings import SessionSettings
 from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxProcess
 
@@ -24,7 +25,7 @@ def _read(
 ) -> None:
     from pathlib import Path
 
-    settings = ClientSettings(
+    settings = SessionSettings(
         base_url=base_url,
         username="readonly",
         password=SecretStr("readonly-password"),
@@ -34,9 +35,9 @@ def _read(
         page_size=50,
         token_cache_dir=Path(cache),
     )
-    with ServiceTitanClient(settings) as client:
-        records = sum(1 for _ in client.iter_records("/jobs"))
-        out.put((records, client.metrics.throttled))
+    with SessionBackend(settings) as backend:
+        records = sum(1 for _ in backend.iter_records(ENTITIES_BY_NAME["jobs"]))
+        out.put((records, backend.metrics.throttled))
 
 
 def main() -> None:

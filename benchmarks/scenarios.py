@@ -131,12 +131,12 @@ def backfill_memory(bench: Bench) -> list[Row]:
 
 
 def _client(bench: Bench, user: str = "readonly") -> Any:
-    """A client of the harness itself (``readonly``, or ``demo`` to set data up): its
+    """A session backend of the harness itself (``readonly``, or ``demo`` to set data up): its
     calls happen outside the measured workloads."""
     from pydantic import SecretStr
 
-    from st_resources.client import ServiceTitanClient
-    from st_resources.settings import ClientSettings
+    from st_resources.session import SessionBackend
+    from st_resources.settings import SessionSettings
     from st_sandbox.auth import DEMO_TOTP_SECRET
 
     login: dict[str, Any] = (
@@ -144,10 +144,10 @@ def _client(bench: Bench, user: str = "readonly") -> Any:
         if user == "demo"
         else {"password": SecretStr("readonly-password"), "mfa_method": "none"}
     )
-    settings = ClientSettings(
+    settings = SessionSettings(
         base_url=bench.base_url, username=user, rate_limit=bench.settings.rate_limit, **login
     )
-    return ServiceTitanClient(settings)
+    return SessionBackend(settings)
 
 
 def _changed_records(bench: Bench, after: int) -> Counter[str]:
@@ -157,9 +157,10 @@ def _changed_records(bench: Bench, after: int) -> Counter[str]:
     cursor: str | None = str(after)
     with _client(bench) as client:
         while True:
-            events, cursor, more = client.events(after=cursor, limit=1000)
-            seen |= {(e.entity, e.id) for e in events}
-            if not more:
+            batch = client.change_feed.changes(cursor, limit=1000)
+            cursor = batch.cursor
+            seen |= {(e.entity, e.id) for e in batch.events}
+            if not batch.has_more:
                 break
     return Counter(entity for entity, _ in seen)
 
@@ -286,7 +287,8 @@ def dispatch_requests(bench: Bench, count: int) -> list[dict[str, Any]]:
     with _client(bench, "demo") as client:
         for i in range(count):
             loc = locations[i % len(locations)]
-            job = client.create_job(
+            job = client.send_write(
+                "create_job",
                 {
                     "customerId": loc["customerId"],
                     "locationId": loc["id"],
@@ -304,7 +306,7 @@ def dispatch_requests(bench: Bench, count: int) -> list[dict[str, Any]]:
             window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()}
             payloads.append(
                 {
-                    "job_id": job.id,
+                    "job_id": job.body["id"],
                     "technician_ids": [technicians[i % len(technicians)]],
                     **window,
                     "arrival_start": window["start"],

@@ -84,7 +84,7 @@ def _client_metrics() -> dict[str, float]:
     from st_assets.resources import build_resources
 
     resource = build_resources()["servicetitan"].process_config_and_initialize()
-    return dict(resource.get_client().metrics.snapshot())
+    return dict(resource.get_backend().metrics.snapshot())
 
 
 def ours_backfill(
@@ -286,20 +286,20 @@ def _dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
     from pydantic import SecretStr
 
     from st_contract.entities import ENTITIES
-    from st_resources.client import ServiceTitanClient
-    from st_resources.settings import ClientSettings
+    from st_resources.session import SessionBackend
+    from st_resources.settings import SessionSettings
     from st_sandbox.auth import DEMO_TOTP_SECRET
 
     started = time.perf_counter()
-    settings = ClientSettings(
+    settings = SessionSettings(
         base_url=base_url,
         username="demo",
         password=SecretStr("demo-password"),
         totp_secret=SecretStr(DEMO_TOTP_SECRET),
         rate_limit=rate,
     )
-    with ServiceTitanClient(settings) as client:
-        token = client.auth.token()
+    with SessionBackend(settings) as backend:
+        token = backend.transport.auth.token()
     source = rest_api_source(
         {
             "client": {
@@ -438,17 +438,19 @@ def writeback_latency(
     at once, then tick ``writeback_requests`` and execute its runs, as the daemon would,
     until no request is pending. Each request's latency runs from its submit to its API
     answer recorded in the queue (``created_at`` → ``finished_at``)."""
+    from st_sandbox.cli import outbox_code_command
+
     _point_at(base_url, work, rate)
-    # Dispatches are sent as the dispatcher (SMS code read from the sandbox's outbox),
-    # as in a deployment; the harness sets the jobs up as ``demo``, whose TOTP code a
-    # second login within the same 30 s would find already used.
+    # Dispatches are sent as the dispatcher (the SMS code read from the sandbox's outbox
+    # by its code command), as in a deployment; the harness sets the jobs up as ``demo``,
+    # whose TOTP code a second login within the same 30 s would find already used.
     os.environ.pop("ST_TOTP_SECRET", None)
     os.environ.update(
         {
             "ST_USERNAME": "dispatcher",
             "ST_PASSWORD": "dispatch-password",
             "ST_MFA_METHOD": "sms",
-            "ST_SANDBOX_OUTBOX": "1",
+            "ST_MFA_CODE_COMMAND": outbox_code_command(base_url),
             "ST_WRITEBACK_DB_URL": f"sqlite:///{work / 'queue.sqlite'}",
         }
     )

@@ -1,5 +1,6 @@
-"""Logging in to a tenant and keeping a valid token: password, MFA (TOTP, SMS, e-mail),
-refresh before expiry, and a token cache shared by the processes of one deployment.
+"""The session API's ``AuthStrategy``: logging in with a password and MFA (TOTP, SMS,
+e-mail), refreshing before expiry, and a token cache shared by the processes of one
+deployment.
 
 The cache is a JSON file (0600, written atomically under a file lock) holding tokens
 only; a backfill of many step processes therefore logs in once, and a process that finds
@@ -24,13 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
 import pyotp
 from filelock import FileLock
 
-from st_resources.errors import MfaError, ServiceTitanError
+from st_resources.errors import MfaError, ServiceTitanError, error_for_status
 from st_resources.redact import register_secret
-from st_resources.settings import ClientSettings
+from st_resources.settings import SessionSettings
+from st_resources.transport import Transport
 
 log = logging.getLogger("st_resources.auth")
 REFRESH_AT = 0.8  # refresh once 80 % of a token's lifetime has passed
@@ -38,7 +39,7 @@ TOTP_STEP = 30
 
 
 class MfaCodeProvider(Protocol):
-    """Produces the SMS or e-mail code for ``username`` (a callable, a command, an outbox)."""
+    """Produces the SMS or e-mail code for ``username`` (a callable or a command)."""
 
     def __call__(self, method: str, username: str) -> str: ...
 
@@ -71,26 +72,6 @@ class CommandCodeProvider:
         return code
 
 
-class OutboxCodeProvider:
-    """Reads the code from the sandbox's outbox (demos and tests only)."""
-
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-
-    def __call__(self, method: str, username: str) -> str:
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
-            answer = httpx.get(
-                f"{self.base_url}/_sandbox/outbox", params={"username": username}, timeout=5
-            )
-            rows = [m for m in answer.json()["data"] if m["method"] == method]
-            if rows:
-                return str(rows[-1]["code"])
-            time.sleep(0.1)
-        raise MfaError(f"no {method} code arrived in the sandbox outbox for {username!r}")
-
-
 class CallableCodeProvider:
     """Wraps a plain function ``(method, username) -> code``."""
 
@@ -111,10 +92,12 @@ class TokenPair:
     refresh_after: float
 
     @classmethod
-    def from_api(cls, body: dict[str, Any]) -> TokenPair:
-        now = time.time()
+    def from_api(cls, body: dict[str, Any], sent_at: float) -> TokenPair:
+        """The pair of a login or refresh answer to a request sent at ``sent_at`` (epoch
+        seconds): the tenant's clock started before the answer arrived, so the lifetime
+        counts from the send, and a slow answer does not eat the renewal margin."""
         ttl = float(body.get("expiresIn") or 900)
-        pair = cls(body["token"], body["refreshToken"], now + ttl, now + ttl * REFRESH_AT)
+        pair = cls(body["token"], body["refreshToken"], sent_at + ttl, sent_at + ttl * REFRESH_AT)
         register_secret(pair.token)
         register_secret(pair.refresh_token)
         return pair
@@ -168,25 +151,26 @@ class TokenCache:
             raise
 
 
-Send = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
+SESSION_SETTINGS = (
+    "ST_USERNAME, ST_PASSWORD and ST_MFA_METHOD/ST_TOTP_SECRET (or ST_MFA_CODE_COMMAND)"
+)
 
 
 class SessionAuth:
-    """Holds a valid token for one (tenant, user), logging in or refreshing when needed."""
+    """Holds a valid token for one (tenant, user), logging in or refreshing when needed
+    (the session backend's ``AuthStrategy``)."""
+
+    settings_names = SESSION_SETTINGS
 
     def __init__(
         self,
-        settings: ClientSettings,
-        send: Send,
+        settings: SessionSettings,
+        transport: Transport,
         code_provider: MfaCodeProvider | None = None,
-        on_login: Callable[[], None] | None = None,
-        on_refresh: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.send = send
+        self.transport = transport
         self.code_provider = code_provider
-        self.on_login = on_login or (lambda: None)
-        self.on_refresh = on_refresh or (lambda: None)
         self.pair: TokenPair | None = None
         self.lock = threading.Lock()
         register_secret(settings.password.get_secret_value())
@@ -237,24 +221,32 @@ class SessionAuth:
             self.cache.write(pair)
         return pair.token
 
+    def _send(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], float]:
+        """A session call without a bearer: status, answer and when it was sent."""
+        sent_at = time.time()
+        status, answer = self.transport.send_unauthenticated(path, json_body=body)
+        return status, answer, sent_at
+
     def _refresh(self, pair: TokenPair) -> TokenPair | None:
-        status, body = self.send("/sessions/refresh", {"refreshToken": pair.refresh_token})
+        status, body, sent_at = self._send(
+            "/sessions/refresh", {"refreshToken": pair.refresh_token}
+        )
         if status == 200:
-            self.on_refresh()
+            self.transport.metrics.add(refreshes=1)
             log.debug("refreshed the session token")
-            return TokenPair.from_api(body)
+            return TokenPair.from_api(body, sent_at)
         log.info("refresh refused (%s); logging in again", _code(body))
         return None
 
     def _login(self) -> TokenPair:
         s = self.settings
-        status, body = self.send(
+        status, body, sent_at = self._send(
             "/sessions", {"username": s.username, "password": s.password.get_secret_value()}
         )
         if status == 200:
-            self.on_login()
+            self.transport.metrics.add(logins=1)
             log.info("logged in as %s (no MFA)", s.username)
-            return TokenPair.from_api(body)
+            return TokenPair.from_api(body, sent_at)
         if status != 202:
             raise _login_error(status, body)
         challenge = body["mfa"]["challengeId"]
@@ -266,7 +258,7 @@ class SessionAuth:
                 code="mfa_method_mismatch",
             )
         code = self._code(method, offset=0)
-        status, body = self.send(
+        status, body, sent_at = self._send(
             "/sessions/mfa", {"challengeId": challenge, "method": method, "code": code}
         )
         for offset in (1, -1, None):
@@ -282,15 +274,15 @@ class SessionAuth:
                 offset = 1
             # Another process used this 30-second code; the tenant also accepts the codes of
             # the neighbouring steps (clock drift), each once.
-            status, body = self.send(
+            status, body, sent_at = self._send(
                 "/sessions/mfa",
                 {"challengeId": challenge, "method": method, "code": self._code(method, offset)},
             )
         if status != 200:
             raise _login_error(status, body)
-        self.on_login()
+        self.transport.metrics.add(logins=1)
         log.info("logged in as %s with MFA (%s)", s.username, method)
-        return TokenPair.from_api(body)
+        return TokenPair.from_api(body, sent_at)
 
     def _code(self, method: str, offset: int) -> str:
         s = self.settings
@@ -328,8 +320,6 @@ def _code(body: dict[str, Any]) -> str:
 
 
 def _login_error(status: int, body: dict[str, Any]) -> ServiceTitanError:
-    from st_resources.errors import error_for_status
-
     error = body.get("error", {})
     return error_for_status(
         status,
@@ -337,4 +327,5 @@ def _login_error(status: int, body: dict[str, Any]) -> ServiceTitanError:
         str(error.get("message", f"login failed with HTTP {status}")),
         error.get("requestId"),
         dict(error.get("details") or {}),
+        auth_settings=SESSION_SETTINGS,
     )

@@ -10,6 +10,17 @@ metrics, redaction), and neither inherits from the other.
 What a backend cannot do is declared in its ``Capabilities`` and reported before a
 request is queued (``Capabilities.refusal``), never discovered by calling a method that
 raises.
+
+Two refinements over the first draft of this interface, for the write-back: a
+``dispatch`` or ``invoice`` body (the session API's) does not carry its job, so
+``send_write`` takes ``job_id``; and ``Capabilities.invoices`` says whether an invoice
+write creates the job's invoice or adds items to the one the tenant created, which the
+submit-time check needs to tell a doomed invoice request from a good one.
+
+Adding a backend: its settings (``st_resources.settings``), an ``AuthStrategy``
+(``st_resources.transport``), a class with the members below over a ``Transport`` (the
+``OverTransport`` mixin gives ``login``/``close``/``with``), its ``Capabilities``, and a
+resource in ``st_resources.resource`` (plus a value of ``ST_BACKEND``).
 """
 
 from __future__ import annotations
@@ -17,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -59,13 +70,19 @@ class ChangeFeed(Protocol):
 class Capabilities:
     """What a backend can do, declared once and checked before anything is queued.
 
-    ``writes`` maps each write kind the backend sends to the payload fields it cannot
-    send (an empty set: every field). ``refusals`` explains, per write kind it does not
-    send at all, why and what to do instead.
+    ``writes`` maps each write kind the backend sends to the payload fields (the
+    write-back payload's names, ``st_resources.writeback.payloads``) it cannot send; an
+    empty set: every field. ``refusals`` says, for each kind it does not send at all, why
+    and what to do instead; ``"<kind>.fields"`` says the same for the fields it cannot
+    send, ``{fields}`` standing for them. ``invoices`` is what an invoice write does: a
+    new invoice for the job (``create``), or items added to the invoice the tenant
+    created with the job (``add_items``). ``auto_invoice``: whether the backend can bill
+    from sold estimates (discounts and tax zones).
     """
 
     writes: Mapping[str, frozenset[str]]
     refusals: Mapping[str, str] = field(default_factory=dict)
+    invoices: Literal["create", "add_items"] = "create"
     auto_invoice: bool = False
 
     def refusal(self, kind: str, fields: set[str]) -> str | None:
@@ -73,12 +90,12 @@ class Capabilities:
         if kind not in self.writes:
             return self.refusals.get(kind, f"this backend has no operation for {kind}")
         unsupported = sorted(fields & self.writes[kind])
-        if unsupported:
-            return (
-                f"this backend cannot send a {kind}'s {', '.join(unsupported)}: "
-                + self.refusals.get(f"{kind}.fields", "drop them")
-            )
-        return None
+        if not unsupported:
+            return None
+        template = self.refusals.get(
+            f"{kind}.fields", "this backend cannot send a " + kind + "'s {fields}: drop them"
+        )
+        return template.format(fields=", ".join(unsupported))
 
 
 @runtime_checkable
@@ -135,8 +152,18 @@ class Backend(Protocol):
         """One record; ``NotFoundError`` when the tenant has none with that id."""
         ...
 
-    def send_write(self, kind: str, body: dict[str, Any], *, idempotency_key: str) -> WriteResult:
-        """Send one write of a kind in ``capabilities.writes`` exactly once: retried on
-        transient errors with the same ``idempotency_key``, and a retry after a crash
-        finds the first write's effect instead of writing twice."""
+    def send_write(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        *,
+        job_id: int | None = None,
+        idempotency_key: str,
+    ) -> WriteResult:
+        """Send one write of a kind in ``capabilities.writes`` exactly once: ``body`` is
+        the session API's (``Payload.api_body``), ``job_id`` the job a ``dispatch`` or
+        ``invoice`` is for. Retried on transient errors with the same
+        ``idempotency_key``, and a retry after a crash finds the first write's effect
+        instead of writing twice. A kind or field the capabilities refuse raises
+        ``UnsupportedOperation`` before any call."""
         ...

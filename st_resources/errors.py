@@ -44,7 +44,17 @@ class ServiceTitanError(Exception):
 
 
 class AuthenticationError(ServiceTitanError):
-    hint = "Check ST_USERNAME and ST_PASSWORD; no retry was attempted."
+    """The tenant refused the credentials, or a request's token even after a renewal.
+
+    ``settings`` names the settings of the backend in use (the session API's user and
+    MFA, or the v2 app's client credentials), so the message says what to check.
+    """
+
+    def __init__(
+        self, message: str, *, settings: str = "the backend's credentials", **kwargs: Any
+    ) -> None:
+        self.hint = f"Check {settings}."
+        super().__init__(message, **kwargs)
 
 
 class MfaError(ServiceTitanError):
@@ -85,12 +95,16 @@ class ApiValidationError(ServiceTitanError):
 
 
 class UnsupportedOperation(ApiValidationError):
-    """The selected backend has no such operation (e.g. creating a job through the official
-    v2 API); retrying cannot help: use the other backend or ServiceTitan itself."""
+    """The selected backend has no such operation (its ``Capabilities`` say so, e.g.
+    creating a job through the official v2 API); retrying cannot help: use the other
+    backend or ServiceTitan itself."""
 
 
 class RateLimitExceeded(ServiceTitanError):
-    hint = "Lower ST_RATE_LIMIT or run fewer concurrent processes against the tenant."
+    hint = (
+        "Lower ST_RATE_LIMIT, or set ST_RATE_LIMIT_SHARE to the number of processes "
+        "calling the tenant at once."
+    )
 
 
 class TransientError(ServiceTitanError):
@@ -98,9 +112,16 @@ class TransientError(ServiceTitanError):
 
 
 def error_for_status(
-    status: int, code: str, message: str, request_id: str | None, details: dict[str, Any]
+    status: int,
+    code: str,
+    message: str,
+    request_id: str | None,
+    details: dict[str, Any],
+    *,
+    auth_settings: str | None = None,
 ) -> ServiceTitanError:
-    """The typed error for an API error answer."""
+    """The typed error for an API error answer; ``auth_settings`` names what a 401 should
+    tell the user to check (the settings of the backend in use)."""
     kwargs: dict[str, Any] = {
         "code": code,
         "status": status,
@@ -110,8 +131,11 @@ def error_for_status(
     if status == 423:
         return UserLockedError(message, **kwargs)
     if status == 401:
-        cls: type[ServiceTitanError] = MfaError if code.startswith("mfa_") else AuthenticationError
-        return cls(message, **kwargs)
+        if code.startswith("mfa_"):
+            return MfaError(message, **kwargs)
+        return AuthenticationError(
+            message, settings=auth_settings or "the backend's credentials", **kwargs
+        )
     if status == 403:
         return ForbiddenError(message, **kwargs)
     if status == 404:

@@ -26,6 +26,9 @@ class CallMetrics:
     pages: int = 0
     logins: int = 0
     refreshes: int = 0
+    # Requests sent again with the current token after a 401 for an expired, invalid or
+    # revoked one (a token that expired in flight): absorbed, not errors.
+    token_retries: int = 0
     seconds: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 

@@ -25,15 +25,14 @@ PASSWORDS = {
 def v2_resource(base_url: str, token_dir: Path | None = None, app: int = 0, **extra: Any) -> Any:
     """The resource over the sandbox's official v2 surface, as a demo app (0: every scope,
     1: read scopes only)."""
-    from st_resources.resource import ServiceTitanResource
+    from st_resources.resource import V2ApiResource
 
     demo = DEMO_APPS[app]
-    return ServiceTitanResource(
-        auth="client_credentials",
+    return V2ApiResource(
         client_id=demo.client_id,
         client_secret=demo.client_secret,
         app_key=demo.app_key,
-        tenant_id=str(SANDBOX_TENANT_ID),
+        tenant_id=SANDBOX_TENANT_ID,
         auth_url=base_url,
         api_url=base_url,
         rate_limit=1000,

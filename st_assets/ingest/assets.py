@@ -169,13 +169,13 @@ def build_changing_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
         key_range = context.partition_key_range
         days = day_range(key_range.start, key_range.end)
-        client = servicetitan.get_client()
+        backend = servicetitan.get_backend()
         loaded_at = datetime.now(UTC)
         yield from _land(
             context,
             warehouse,
             lambda spec, report, turn: land_days(
-                client, warehouse, spec, days, loaded_at, report, turn
+                backend, warehouse, spec, days, loaded_at, report, turn
             ),
         )
 
@@ -196,12 +196,12 @@ def build_reference_assets() -> dg.AssetsDefinition:
         servicetitan: ServiceTitanResource,
         warehouse: WarehouseResource,
     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
-        client = servicetitan.get_client()
+        backend = servicetitan.get_backend()
         loaded_at = datetime.now(UTC)
         yield from _land(
             context,
             warehouse,
-            lambda spec, _report, turn: land_whole(client, warehouse, spec, loaded_at, turn),
+            lambda spec, _report, turn: land_whole(backend, warehouse, spec, loaded_at, turn),
         )
 
     return reference

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from st_assets.ingest.partitions import day_bounds
 from st_contract.entities import EntitySpec
 from st_resources.arrow import arrow_schema
-from st_resources.client import ServiceTitanClient
+from st_resources.backend import Backend
 from st_resources.warehouse import WarehouseResource, modified_day, month_of, split_by_day
 
 PREVIEW_ROWS = 5
@@ -327,7 +327,7 @@ class _Tally:
 
 
 def land_days(
-    client: ServiceTitanClient,
+    backend: Backend,
     warehouse: WarehouseResource,
     spec: EntitySpec,
     days: Sequence[date],
@@ -353,15 +353,13 @@ def land_days(
         if report is not None:
             report(records)
 
-    windows = _Windows(min_records=2 * client.settings.page_size)
+    windows = _Windows(min_records=2 * backend.page_size)
 
     def read(group: list[date]) -> None:
         start, end = day_bounds(group)
         window = _Window(DayWriter(group, schema, write, merge))
         windows.start(window)
-        pages = client.iter_window_tables(
-            spec.path, start, end, spec.model, loaded_at, windows=1, priority=turn
-        )
+        pages = backend.iter_window_tables(spec, start, end, loaded_at, priority=turn)
         failed = True
         try:
             for table in pages:
@@ -380,7 +378,7 @@ def land_days(
             windows.finished(window, failed)
 
     def worker(group: list[date]) -> dict[str, float]:
-        with client.metrics.scope() as scoped:
+        with backend.metrics.scope() as scoped:
             todo: list[date] | None = group
             while todo:
                 read(todo)
@@ -399,7 +397,7 @@ def land_days(
 
 
 def land_whole(
-    client: ServiceTitanClient,
+    backend: Backend,
     warehouse: WarehouseResource,
     spec: EntitySpec,
     loaded_at: datetime,
@@ -407,9 +405,9 @@ def land_whole(
 ) -> Landed:
     """Land a reference set whole (one file, replaced); ``turn`` as in ``land_days``."""
     tally = _Tally()
-    with client.metrics.scope() as scoped:
+    with backend.metrics.scope() as scoped:
         tables = []
-        for table in client.iter_tables(spec.path, spec.model, loaded_at, priority=turn):
+        for table in backend.iter_tables(spec, loaded_at, priority=turn):
             tally.page(table)
             tables.append(table)
     warehouse.write_whole(

@@ -23,14 +23,21 @@ def change_feed(
     context: dg.SensorEvaluationContext, servicetitan: ServiceTitanResource
 ) -> dg.SensorResult:
     """Today's partition of every entity that changed since the last tick."""
-    client = servicetitan.get_client()
+    backend = servicetitan.get_backend()
+    feed = backend.change_feed
+    if feed is None:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(
+                f"the {backend.name} backend has no change feed: the schedules sync it"
+            )
+        )
     cursor = context.cursor or None
     seen: list[dict[str, object]] = []
     for _ in range(MAX_EVENT_BATCHES):
-        events, next_cursor, has_more = client.events(after=cursor, limit=1000)
-        seen += [{"entity": e.entity, "id": e.id} for e in events]
-        cursor = next_cursor or cursor
-        if not has_more:
+        batch = feed.changes(cursor, limit=1000)
+        seen += [{"entity": e.entity, "id": e.id} for e in batch.events]
+        cursor = batch.cursor or cursor
+        if not batch.has_more:
             break
     changed = entities_in(seen)
     if not changed:

@@ -6,12 +6,11 @@ import dagster as dg
 from pydantic import Field
 
 from st_resources.resource import ServiceTitanResource
-from st_resources.v2 import ServiceTitanV2Client
 from st_resources.writeback.auto_invoice import uninvoiced_jobs
 from st_resources.writeback.queue import FAILED, WriteQueueResource
 from st_resources.writeback.sender import process
 
-# Transient errors only reach the op after the client's own retries; a few more, spaced
+# Transient errors only reach the op after the backend's own retries; a few more, spaced
 # out, ride through a short outage. Retries stay in the op (same run, same key): a
 # sensor's run_key is spent once its run exists, even if the run fails.
 WRITE_RETRY = dg.RetryPolicy(
@@ -58,7 +57,7 @@ def build_write_op(kind: str) -> dg.OpDefinition:
             )
         attempt = process(
             queue,
-            servicetitan.get_client(),
+            servicetitan.get_backend(),
             config.request_id,
             run_id=context.run_id,
             final_attempt=context.retry_number >= WRITE_RETRY.max_retries,
@@ -102,17 +101,19 @@ def submit_auto_invoices(
     writeback_queue: WriteQueueResource,
 ) -> dg.Output[int]:
     """Queue an invoice request for every completed, uninvoiced job with a sold estimate."""
-    client = servicetitan.get_client()
-    if isinstance(client, ServiceTitanV2Client):
+    backend = servicetitan.get_backend()
+    if not backend.capabilities.auto_invoice:
         # Officially ServiceTitan creates a job's invoice with the job, and v2 cannot add a
         # discount or tax zone: billing from the estimate is a session API feature.
-        reason = "auto-invoice needs the session API backend; the v2 backend queues nothing"
+        reason = (
+            f"auto-invoice needs the session API backend; the {backend.name} backend queues nothing"
+        )
         context.log.warning(reason)
         return dg.Output(0, metadata={"new_requests": 0, "skipped": reason})
     queue = writeback_queue.get_queue()
     since = datetime.now(UTC) - timedelta(days=config.days_back)
     new = existing = 0
-    for payload in uninvoiced_jobs(client, since):
+    for payload in uninvoiced_jobs(backend, since):
         submitted = queue.submit("invoice", payload, requested_by=AUTOMATION_USER)
         existing += submitted.duplicate
         new += not submitted.duplicate

@@ -2,7 +2,7 @@
 built from the estimate's items, the location's tax zone and the discount of the
 customer's membership type.
 
-It reads the API through the resource, not the warehouse: a job completed minutes ago
+It reads the API through the backend, not the warehouse: a job completed minutes ago
 should be billed now, not after the next ingest, and only recently modified jobs are
 read (a bounded window), so the cost stays small. The queue's de-duplication (one
 invoice request per job) and the server's 409 ``duplicate_invoice`` make a second
@@ -16,6 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
+from st_contract.entities import ENTITIES_BY_NAME, EntitySpec
 from st_contract.models import (
     Customer,
     Estimate,
@@ -25,7 +26,8 @@ from st_contract.models import (
     MembershipType,
     StModel,
 )
-from st_resources.client import ServiceTitanClient, api_timestamp
+from st_resources.backend import Backend
+from st_resources.reads import api_timestamp
 from st_resources.writeback.payloads import Discount, InvoiceItem, InvoicePayload
 
 IDS_PER_CALL = 50
@@ -74,33 +76,31 @@ def build_invoice(
 
 
 def _by_ids(
-    client: ServiceTitanClient, path: str, model: type[M], ids: set[int], **params: str
+    backend: Backend, entity: str, model: type[M], ids: set[int], **params: str
 ) -> dict[int, M]:
     found: dict[int, M] = {}
     ordered = sorted(ids)
+    spec: EntitySpec = ENTITIES_BY_NAME[entity]
     for i in range(0, len(ordered), IDS_PER_CALL):
         chunk = ",".join(str(x) for x in ordered[i : i + IDS_PER_CALL])
-        for record in client.iter_records(path, params={"ids": chunk, **params}):
-            parsed = model.model_validate(record)
-            found[parsed.id] = parsed  # type: ignore[attr-defined]
+        for record in backend.iter_records(spec, {"ids": chunk, **params}):
+            found[int(record["id"])] = model.model_validate(record)
     return found
 
 
-def uninvoiced_jobs(client: ServiceTitanClient, since: datetime) -> Iterator[InvoicePayload]:
+def uninvoiced_jobs(backend: Backend, since: datetime) -> Iterator[InvoicePayload]:
     """Invoice requests for the jobs modified since ``since`` that need one."""
+    recent = {"modifiedOnOrAfter": api_timestamp(since), "active": "true"}
     jobs = [
         job
         for job in (
-            Job.model_validate(r)
-            for r in client.iter_records(
-                "/jobs", params={"modifiedOnOrAfter": api_timestamp(since), "active": "true"}
-            )
+            Job.model_validate(r) for r in backend.iter_records(ENTITIES_BY_NAME["jobs"], recent)
         )
         if job.job_status == "Completed" and job.invoice_id is None and job.estimate_ids
     ]
     if not jobs:
         return
-    estimates = _by_ids(client, "/estimates", Estimate, {e for j in jobs for e in j.estimate_ids})
+    estimates = _by_ids(backend, "estimates", Estimate, {e for j in jobs for e in j.estimate_ids})
     sold = {
         job.id: next(
             (
@@ -112,15 +112,16 @@ def uninvoiced_jobs(client: ServiceTitanClient, since: datetime) -> Iterator[Inv
         )
         for job in jobs
     }
-    jobs = [j for j in jobs if sold[j.id] is not None and sold[j.id].items]  # type: ignore[union-attr]
-    locations = _by_ids(client, "/locations", Location, {j.location_id for j in jobs})
+    jobs = [j for j in jobs if (estimate := sold[j.id]) is not None and estimate.items]
+    locations = _by_ids(backend, "locations", Location, {j.location_id for j in jobs})
     customers = _by_ids(
-        client, "/customers", Customer, {j.customer_id for j in jobs}, include="memberships"
+        backend, "customers", Customer, {j.customer_id for j in jobs}, include="memberships"
     )
     types = {
         t.id: t
         for t in (
-            MembershipType.model_validate(r) for r in client.iter_records("/membership-types")
+            MembershipType.model_validate(r)
+            for r in backend.iter_records(ENTITIES_BY_NAME["membership_types"])
         )
     }
     for job in jobs:

@@ -8,10 +8,11 @@
     st-writeback audit --export audit.parquet
 
 The queue is ``ST_WRITEBACK_DB_URL`` (or ``--db-url``; default SQLite under
-``DAGSTER_HOME``). When a tenant is configured (``ST_BASE_URL``, or ``ST_AUTH=
-client_credentials`` with the v2 app's variables), a request is checked against it
-before it is stored (unknown job, invoice of a job not completed); ``--no-check`` skips
-that. The ``writeback_requests`` sensor then launches one run per request.
+``DAGSTER_HOME``). When a tenant is configured (``ST_BASE_URL``, or ``ST_BACKEND=v2``
+with the v2 app's variables), a request is checked against it before it is stored: what
+the backend cannot send at all, an unknown job, an invoice of a job not completed;
+``--no-check`` skips that. The ``writeback_requests`` sensor then launches one run per
+request.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from st_resources.resource import REQUIRED_ENV, backend_from_env, resource_from_env
 from st_resources.writeback.payloads import ANY_TECHNICIAN, Payload, PayloadError
+from st_resources.writeback.preflight import tenant_check
 from st_resources.writeback.queue import STATUSES, WriteQueue, audit_table
 
 MAX_ITEMS_FILE_BYTES = 1024 * 1024
@@ -112,31 +115,23 @@ def payload_from_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     }
 
 
-# What each backend needs before a submit can be checked against the tenant.
-REQUIRED_ENV = {
-    "session": ("ST_BASE_URL", "ST_USERNAME", "ST_PASSWORD"),
-    "client_credentials": ("ST_CLIENT_ID", "ST_CLIENT_SECRET", "ST_APP_KEY", "ST_TENANT_ID"),
-}
-
-
 def _tenant_check() -> Callable[[str, Payload], None] | None:
     """A submit-time check against the tenant the ST_* variables select (the same
-    resource wiring as the Dagster jobs: ``ST_AUTH=client_credentials`` is the official
-    v2 API), or None when no tenant is configured."""
-    auth = "client_credentials" if os.environ.get("ST_AUTH") == "client_credentials" else "session"
-    if auth == "session" and not os.environ.get("ST_BASE_URL"):
-        return None
-    missing = [var for var in REQUIRED_ENV[auth] if not os.environ.get(var)]
-    if missing:
+    resource as the Dagster jobs, ``resource_from_env``), or None when no tenant is
+    configured."""
+    try:
+        backend = backend_from_env()
+        if backend == "session" and not os.environ.get("ST_BASE_URL"):
+            return None
+        missing = [var for var in REQUIRED_ENV[backend] if not os.environ.get(var)]
+        if missing:
+            raise ValueError(f"set {', '.join(missing)}")
+        resource = resource_from_env()
+    except ValueError as exc:
         raise PayloadError(
-            f"cannot check the request against the tenant (ST_AUTH={auth}): set "
-            f"{', '.join(missing)}, or pass --no-check"
-        )
-    from st_assets.resources import build_resources
-    from st_resources.writeback.preflight import tenant_check
-
-    resource = build_resources()["servicetitan"].process_config_and_initialize()
-    return tenant_check(resource.get_client())
+            f"cannot check the request against the tenant: {exc}, or pass --no-check"
+        ) from None
+    return tenant_check(resource.process_config_and_initialize().get_backend())
 
 
 def _window_args(p: argparse.ArgumentParser, required: bool) -> None:

@@ -7,7 +7,7 @@ Where it reads from, and why:
   sent, while the warehouse only learns them at the next ingest. The rest of the
   tenant's schedule (dispatchers in ServiceTitan's own UI) is left to the server, whose
   409 ``double_booking`` decides in every case: the guard only saves a doomed call.
-- The job, its job type and the technicians come from the API through the resource:
+- The job, its job type and the technicians come from the API through the backend:
   they are a few small reads, and a stale business unit or skill would pick the wrong
   person, so they must be current, which the warehouse is not.
 """
@@ -17,8 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from st_contract.entities import ENTITIES_BY_NAME
 from st_contract.models import JobType, Technician
-from st_resources.client import ServiceTitanClient
+from st_resources.backend import Backend
+from st_resources.reads import parse_timestamp
 from st_resources.writeback.payloads import DispatchPayload
 from st_resources.writeback.preflight import read_job
 from st_resources.writeback.queue import WriteQueue
@@ -48,10 +50,6 @@ class Booking:
     end: datetime
 
 
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def local_bookings(queue: WriteQueue, *, exclude: str) -> list[Booking]:
     """Technician windows of the dispatches sent or being sent, the newest per job."""
     seen_jobs: set[int] = set()
@@ -65,7 +63,7 @@ def local_bookings(queue: WriteQueue, *, exclude: str) -> list[Booking]:
         seen_jobs.add(job_id)
         if body.get("status") in INACTIVE_STATUSES or "start" not in body:
             continue
-        start, end = _parse(body["start"]), _parse(body["end"])
+        start, end = parse_timestamp(body["start"]), parse_timestamp(body["end"])
         out += [
             Booking(request_id, job_id, int(t), start, end) for t in body.get("technicianIds", [])
         ]
@@ -83,22 +81,23 @@ def overlapping(
     return None
 
 
-def candidate_technicians(client: ServiceTitanClient, job_id: int) -> list[Technician]:
+def candidate_technicians(backend: Backend, job_id: int) -> list[Technician]:
     """Active technicians of the job's business unit with its job type's skill, by id."""
-    job = read_job(client, job_id)
-    job_type = JobType.model_validate(client.get_json(f"/job-types/{job.job_type_id}"))
+    job = read_job(backend, job_id)
+    job_type = JobType.model_validate(
+        backend.get_record(ENTITIES_BY_NAME["job_types"], job.job_type_id)
+    )
     needed = set(job_type.skills)
+    filters = {"businessUnitId": str(job.business_unit_id), "active": "true"}
     techs = [
         Technician.model_validate(r)
-        for r in client.iter_records(
-            "/technicians", params={"businessUnitId": job.business_unit_id, "active": "true"}
-        )
+        for r in backend.iter_records(ENTITIES_BY_NAME["technicians"], filters)
     ]
     return sorted(
         (
             t
             for t in techs
-            # Filtered here too: the v2 backend's list reads include inactive records.
+            # Filtered here too: a backend may not filter (v2 lists include inactive ones).
             if t.active
             and t.business_unit_id == job.business_unit_id
             and needed <= {s.name for s in t.skills}
@@ -108,7 +107,7 @@ def candidate_technicians(client: ServiceTitanClient, job_id: int) -> list[Techn
 
 
 def guard_dispatch(
-    queue: WriteQueue, client: ServiceTitanClient, request_id: str, payload: DispatchPayload
+    queue: WriteQueue, backend: Backend, request_id: str, payload: DispatchPayload
 ) -> DispatchPayload:
     """The payload to send: "any" resolved, and no overlap visible in the queue.
 
@@ -119,7 +118,7 @@ def guard_dispatch(
     bookings = local_bookings(queue, exclude=request_id)
     start, end = payload.start, payload.end
     if payload.wants_any_technician:
-        candidates = candidate_technicians(client, payload.job_id)
+        candidates = candidate_technicians(backend, payload.job_id)
         for tech in candidates:
             if overlapping(bookings, tech.id, start, end, payload.job_id) is None:
                 return payload.with_technicians([tech.id])

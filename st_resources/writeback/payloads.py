@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from st_resources.client import api_timestamp
+from st_resources.reads import api_timestamp
 
 Kind = Literal["create_job", "dispatch", "invoice"]
 KINDS: tuple[str, ...] = ("create_job", "dispatch", "invoice")
@@ -37,6 +37,13 @@ class Payload(BaseModel):
 
     def api_body(self) -> dict[str, Any]:
         raise NotImplementedError
+
+    def set_fields(self) -> set[str]:
+        """The fields this request sets (not None, not empty): what a backend's
+        ``Capabilities.refusal`` checks."""
+        return {
+            name for name in type(self).model_fields if getattr(self, name) not in (None, "", [])
+        }
 
 
 def _check_window(

@@ -3,12 +3,13 @@
 The request id is the Idempotency-Key: a retry of the op after a transient error, or a
 run re-executed after it died between the API call and the recorded outcome, sends the
 same body with the same key, and the API replays its first answer instead of writing
-again. The official v2 API has no keys: its client looks before it writes, so the
+again. The official v2 API has no keys: its backend looks before it writes, so the
 re-executed run finds the change in place and sends nothing (``replayed``).
 
 Outcomes: 2xx → ``succeeded``; 409 → ``conflict`` (not retried); 400/403/404/412/422,
-and an operation the backend does not have (v2: booking jobs, status moves, payments)
-→ ``rejected``; transient errors → retried by the op's RetryPolicy, then ``failed``.
+and what the backend's capabilities refuse (v2: booking jobs, status moves, payments;
+checked before any call) → ``rejected``; transient errors → retried by the op's
+RetryPolicy, then ``failed``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from st_resources.client import ServiceTitanClient, WriteResult
+from st_resources.backend import Backend, WriteResult
 from st_resources.errors import (
     ConflictError,
     RateLimitExceeded,
@@ -49,16 +50,6 @@ class TransientWriteError(Exception):
     """A transient failure the op should retry (same request, same Idempotency-Key)."""
 
 
-def route(request: WriteRequest) -> tuple[str, str]:
-    """The API method and path of a request."""
-    if request.kind == "create_job":
-        return "POST", "/jobs"
-    job_id = int(request.payload["job_id"])
-    if request.kind == "dispatch":
-        return "PATCH", f"/jobs/{job_id}/dispatch"
-    return "POST", f"/jobs/{job_id}/invoices"
-
-
 def result_of(kind: str, body: dict[str, Any]) -> dict[str, Any]:
     """The ids and figures worth keeping from a successful answer."""
     if kind == "create_job":
@@ -89,27 +80,30 @@ class Attempt:
     sent: bool
 
 
-def prepare_body(
-    queue: WriteQueue, client: ServiceTitanClient, request: WriteRequest
-) -> dict[str, Any]:
+def prepare_body(queue: WriteQueue, backend: Backend, request: WriteRequest) -> dict[str, Any]:
     """The body to send, fixed in the queue before the first send (the guard runs once)."""
     if request.sent_body is not None:
         return request.sent_body
     payload = request.model()
     if isinstance(payload, DispatchPayload):
-        payload = guard_dispatch(queue, client, request.id, payload)
+        payload = guard_dispatch(queue, backend, request.id, payload)
     return queue.fix_sent_body(request.id, payload.api_body())
 
 
-def send(client: ServiceTitanClient, request: WriteRequest, body: dict[str, Any]) -> WriteResult:
+def send(backend: Backend, request: WriteRequest, body: dict[str, Any]) -> WriteResult:
     """The API call itself, keyed by the request id."""
-    method, path = route(request)
-    return client.write(method, path, body, idempotency_key=request.id)
+    job_id = request.payload.get("job_id")
+    return backend.send_write(
+        request.kind,
+        body,
+        job_id=int(job_id) if job_id is not None else None,
+        idempotency_key=request.id,
+    )
 
 
 def process(
     queue: WriteQueue,
-    client: ServiceTitanClient,
+    backend: Backend,
     request_id: str,
     *,
     run_id: str | None = None,
@@ -123,8 +117,12 @@ def process(
     request = queue.claim(request_id)
     if request.terminal:
         return Attempt(request, sent=False)
+    refusal = backend.capabilities.refusal(request.kind, request.model().set_fields())
+    if refusal is not None:  # queued without the tenant check: refused before any call
+        refused = UnsupportedOperation(refusal, code="unsupported")
+        return Attempt(_record_error(queue, request, refused, run_id, final_attempt), sent=False)
     try:
-        body = prepare_body(queue, client, request)
+        body = prepare_body(queue, backend, request)
     except PayloadError as exc:  # e.g. the job vanished since the request was queued
         done = queue.record_attempt(
             request,
@@ -150,7 +148,7 @@ def process(
         )
         return Attempt(done, sent=False)
     try:
-        answer = send(client, request, body)
+        answer = send(backend, request, body)
     except ServiceTitanError as exc:
         return Attempt(_record_error(queue, request, exc, run_id, final_attempt), sent=True)
     done = queue.record_attempt(

@@ -8,7 +8,7 @@ import pytest
 from pydantic import SecretStr  # noqa: F401  (kept for symmetry with the client tests)
 
 from st_contract.v2_paths import V2_PATHS, tenant_path
-from st_resources.resource import ServiceTitanResource
+from st_resources.resource import SessionApiResource
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.auth import DEMO_TOTP_SECRET
 from st_sandbox.v2.oauth import SANDBOX_TENANT_ID
@@ -43,7 +43,7 @@ def resources_for(
             "warehouse": WarehouseResource(warehouse_dir=str(warehouse_dir)),
         }
     return {
-        "servicetitan": ServiceTitanResource(
+        "servicetitan": SessionApiResource(
             base_url=base_url,
             username="demo",
             password="demo-password",

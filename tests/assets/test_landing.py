@@ -236,12 +236,12 @@ def test_windows_of_a_skewed_range_are_split_and_every_record_lands_once(
     warehouse then holds every job of the range exactly once."""
     server = sandbox_factory(latency_ms=15)
     resources = resources_for(server.base_url, warehouse_dir, page_size=10)
-    client = resources["servicetitan"].get_client()  # type: ignore[attr-defined]
+    backend = resources["servicetitan"].get_backend()  # type: ignore[attr-defined]
     warehouse = resources["warehouse"]
     assert isinstance(warehouse, WarehouseResource)
     days = day_range((datetime.now(UTC) - timedelta(days=400)).date().isoformat(), today_key())
     spec = ENTITIES_BY_NAME["jobs"]
-    landed = land_days(client, warehouse, spec, days, datetime.now(UTC))
+    landed = land_days(backend, warehouse, spec, days, datetime.now(UTC))
 
     dump = httpx.get(f"{server.base_url}/_sandbox/dump", params={"entity": "jobs"}).content
     cutoff = days[0].isoformat()

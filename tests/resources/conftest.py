@@ -1,4 +1,4 @@
-"""Client test helpers: settings for the sandbox's demo users."""
+"""Backend test helpers: session settings for the sandbox's demo users."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from st_resources.settings import ClientSettings
+from st_resources.settings import SessionSettings
 from st_sandbox.auth import DEMO_TOTP_SECRET
 
 ALL_SECRETS = [
@@ -22,8 +22,8 @@ ALL_SECRETS = [
 
 
 @pytest.fixture
-def settings_for() -> Callable[..., ClientSettings]:
-    def make(base_url: str, username: str = "demo", **overrides: Any) -> ClientSettings:
+def settings_for() -> Callable[..., SessionSettings]:
+    def make(base_url: str, username: str = "demo", **overrides: Any) -> SessionSettings:
         passwords = {
             "demo": "demo-password",
             "dispatcher": "dispatch-password",
@@ -40,7 +40,7 @@ def settings_for() -> Callable[..., ClientSettings]:
             "max_retry_seconds": 60,
         }
         values.update(overrides)
-        return ClientSettings(**values)
+        return SessionSettings(**values)
 
     return make
 

@@ -1,5 +1,5 @@
 """Pages decoded from bytes to Arrow (``st_resources.page_decode``) against the Python path,
-on every entity of a real sandbox, through the client, and when the fast path must give up."""
+on every entity of a real sandbox, through the session backend, and when the fast path must give up."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import pytest
 from st_contract.entities import ENTITIES, ENTITIES_BY_NAME
 from st_contract.models import Event
 from st_resources.arrow import records_to_table
-from st_resources.client import ServiceTitanClient
 from st_resources.page_decode import (
     FastDecodeError,
     decode_page,
@@ -24,18 +23,20 @@ from st_resources.page_decode import (
     fast_path_supported,
     python_page_table,
 )
-from st_resources.settings import ClientSettings
+from st_resources.session import SessionBackend
+from st_resources.settings import SessionSettings
+from st_resources.transport import Call
 from st_sandbox.server import SandboxServer
 
 LOADED_AT = datetime(2026, 5, 1, 12, 30, tzinfo=UTC)
 WIDE = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 
 
-def _pages(client: ServiceTitanClient, path: str, page_size: int) -> list[bytes]:
+def _pages(client: SessionBackend, path: str, page_size: int) -> list[bytes]:
     bodies: list[bytes] = []
     query: dict[str, Any] = {"pageSize": page_size}
     while True:
-        body = client.get_bytes(path, query)
+        body = client.transport.request(Call("GET", path, params=query)).content
         bodies.append(body)
         envelope = orjson.loads(body)
         if not envelope["hasMore"]:
@@ -48,9 +49,9 @@ def _by_id(table: pa.Table) -> pa.Table:
 
 
 def test_every_entity_decodes_the_same_on_both_paths(
-    sandbox: SandboxServer, settings_for: Callable[..., ClientSettings]
+    sandbox: SandboxServer, settings_for: Callable[..., SessionSettings]
 ) -> None:
-    with ServiceTitanClient(settings_for(sandbox.base_url)) as client:
+    with SessionBackend(settings_for(sandbox.base_url)) as client:
         for spec in ENTITIES:
             for body in _pages(client, spec.path, page_size=500):
                 expected = records_to_table(spec.model, json.loads(body)["data"], LOADED_AT)
@@ -61,21 +62,21 @@ def test_every_entity_decodes_the_same_on_both_paths(
                 assert python_page_table(spec.model, body, LOADED_AT).table.equals(expected)
 
 
-def test_client_tables_match_the_records_and_count_the_same_metrics(
-    sandbox: SandboxServer, settings_for: Callable[..., ClientSettings]
+def test_backend_tables_match_the_records_and_count_the_same_metrics(
+    sandbox: SandboxServer, settings_for: Callable[..., SessionSettings]
 ) -> None:
-    # One client (one TOTP login) throughout; each read is measured on its own.
-    with ServiceTitanClient(settings_for(sandbox.base_url, page_size=40)) as client:
+    # One backend (one TOTP login) throughout; each read is measured on its own.
+    with SessionBackend(settings_for(sandbox.base_url, page_size=40)) as client:
         client.login()
         for name in ("invoices", "appointments", "business_units"):
             spec = ENTITIES_BY_NAME[name]
             before = client.metrics.snapshot()
-            records = list(client.iter_records(spec.path))
+            records = list(client.iter_records(spec))
             by_pages = client.metrics.since(before)
             expected = records_to_table(spec.model, records, LOADED_AT)
 
             before = client.metrics.snapshot()
-            tables = list(client.iter_tables(spec.path, spec.model, LOADED_AT))
+            tables = list(client.iter_tables(spec, LOADED_AT))
             by_tables = client.metrics.since(before)
             assert pa.concat_tables(tables).equals(expected), name
             for metric in ("pages", "records", "bytes", "calls"):
@@ -83,9 +84,7 @@ def test_client_tables_match_the_records_and_count_the_same_metrics(
             assert by_tables["records"] == len(records)
 
             before = client.metrics.snapshot()
-            windowed = list(
-                client.iter_window_tables(spec.path, *WIDE, spec.model, LOADED_AT, windows=3)
-            )
+            windowed = list(client.iter_window_tables(spec, *WIDE, LOADED_AT))
             by_windows = client.metrics.since(before)
             assert by_windows["records"] == len(records)
             assert by_windows["pages"] == by_windows["calls"] >= len(windowed)
@@ -94,7 +93,7 @@ def test_client_tables_match_the_records_and_count_the_same_metrics(
 
 def test_a_page_the_fast_path_cannot_decode_lands_through_python(
     sandbox_factory: Callable[..., SandboxServer],
-    settings_for: Callable[..., ClientSettings],
+    settings_for: Callable[..., SessionSettings],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # A server sending a float as a JSON string: the Arrow reader refuses the type change,
@@ -105,15 +104,15 @@ def test_a_page_the_fast_path_cannot_decode_lands_through_python(
     address = dict(server.tenant.store.get("locations", location_id)["address"])  # type: ignore[index]
     address["latitude"] = "40.712776"
     server.tenant.store.update("locations", location_id, {"address": address})
-    with ServiceTitanClient(settings_for(server.base_url, page_size=25)) as client:
+    with SessionBackend(settings_for(server.base_url, page_size=25)) as client:
         bodies = _pages(client, spec.path, page_size=25)
         odd = [b for b in bodies if b'"40.712776"' in b]
         assert len(odd) == 1
         with pytest.raises(FastDecodeError):
             fast_page_table(spec.model, odd[0], LOADED_AT)
         with caplog.at_level(logging.DEBUG, logger="st_resources.page_decode"):
-            table = pa.concat_tables(client.iter_tables(spec.path, spec.model, LOADED_AT))
-        records = list(client.iter_records(spec.path))
+            table = pa.concat_tables(client.iter_tables(spec, LOADED_AT))
+        records = list(client.iter_records(spec))
     assert table.num_rows == len(records) == len(server.tenant.store.ids("locations"))
     row = table.filter(pa.compute.equal(table["id"], location_id)).to_pylist()[0]
     assert row["address"]["latitude"] == pytest.approx(40.712776)
@@ -124,17 +123,17 @@ def test_a_page_the_fast_path_cannot_decode_lands_through_python(
 
 
 def test_bad_data_still_raises_the_clear_error(
-    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., ClientSettings]
+    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., SessionSettings]
 ) -> None:
     server = sandbox_factory(customers=20)
     spec = ENTITIES_BY_NAME["customers"]
     customer_id = server.tenant.store.ids("customers")[0]
     server.tenant.store.update("customers", customer_id, {"balance": "twelve dollars"})
     with (
-        ServiceTitanClient(settings_for(server.base_url)) as client,
+        SessionBackend(settings_for(server.base_url)) as client,
         pytest.raises(ValueError, match="column 'balance' has a value that does not fit"),
     ):
-        list(client.iter_tables(spec.path, spec.model, LOADED_AT))
+        list(client.iter_tables(spec, LOADED_AT))
 
 
 def test_decimals_given_as_json_numbers_are_exact() -> None:

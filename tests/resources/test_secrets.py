@@ -9,11 +9,13 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from st_resources.auth import OutboxCodeProvider
-from st_resources.client import ServiceTitanClient
+from st_contract.entities import ENTITIES_BY_NAME
+from st_resources.auth import SessionAuth
 from st_resources.errors import ServiceTitanError
 from st_resources.redact import redact, register_secret
-from st_resources.settings import ClientSettings
+from st_resources.session import SessionBackend
+from st_resources.settings import SessionSettings
+from st_sandbox.cli import outbox_code_command
 from st_sandbox.server import SandboxServer
 from tests.resources.conftest import ALL_SECRETS
 
@@ -30,26 +32,27 @@ def test_redact_masks_registered_and_secret_shaped_values() -> None:
 
 def test_no_secret_in_debug_logs_or_exceptions(
     sandbox_factory: Callable[..., SandboxServer],
-    settings_for: Callable[..., ClientSettings],
+    settings_for: Callable[..., SessionSettings],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     server = sandbox_factory(customers=60, token_ttl=1)
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
     seen_secrets = list(ALL_SECRETS)
-    with ServiceTitanClient(settings_for(server.base_url, "demo", page_size=10)) as client:
-        for _ in client.iter_records("/customers"):
+    with SessionBackend(settings_for(server.base_url, "demo", page_size=10)) as backend:
+        for _ in backend.iter_records(ENTITIES_BY_NAME["customers"]):
             pass
         import time
 
         time.sleep(1.1)  # force a refresh
-        client.get_json("/jobs", {"pageSize": 1})
-        assert client.auth.pair is not None
-        seen_secrets += [client.auth.pair.token, client.auth.pair.refresh_token]
-        texts += [repr(client), repr(client.auth), repr(client.auth.pair), repr(client.settings)]
-    outbox = OutboxCodeProvider(server.base_url)
-    with ServiceTitanClient(
-        settings_for(server.base_url, "dispatcher"), code_provider=outbox
+        backend.get_record(ENTITIES_BY_NAME["jobs"], 1)
+        auth = backend.transport.auth
+        assert isinstance(auth, SessionAuth) and auth.pair is not None
+        seen_secrets += [auth.pair.token, auth.pair.refresh_token]
+        texts += [repr(backend), repr(auth), repr(auth.pair), repr(backend.settings)]
+    outbox = outbox_code_command(server.base_url)
+    with SessionBackend(
+        settings_for(server.base_url, "dispatcher", mfa_code_command=outbox)
     ) as sms:
         sms.login()
         seen_secrets += [
@@ -61,8 +64,8 @@ def test_no_secret_in_debug_logs_or_exceptions(
         settings_for(server.base_url, "dispatcher"),
     ]
     for settings in failures:
-        with ServiceTitanClient(settings) as client, pytest.raises(ServiceTitanError) as err:
-            client.get_json("/jobs")
+        with SessionBackend(settings) as backend, pytest.raises(ServiceTitanError) as err:
+            backend.get_record(ENTITIES_BY_NAME["jobs"], 1)
         texts += [str(err.value), repr(err.value)]
     texts += [r.getMessage() for r in caplog.records]
     assert any("logged in" in t for t in texts)

@@ -19,10 +19,11 @@ import pytest
 from st_assets.ingest.definitions import defs as ingest_defs
 from st_assets.resources import build_resources
 from st_assets.writeback.definitions import defs as writeback_defs
-from st_resources.resource import ServiceTitanResource
+from st_resources.resource import ServiceTitanResource, SessionApiResource
 from st_resources.warehouse import WarehouseResource
 from st_resources.writeback.queue import WriteQueue, WriteQueueResource
 from st_sandbox.auth import DEMO_TOTP_SECRET
+from st_sandbox.cli import outbox_code_command
 from st_sandbox.server import SandboxServer
 from tests.helpers import PASSWORDS, auth_client, v2_resource
 
@@ -64,15 +65,16 @@ def server(sandbox_factory: Callable[..., SandboxServer]) -> SandboxServer:
     return sandbox_factory()
 
 
-def api_resource(base_url: str, user: str, token_dir: Path, **extra: Any) -> ServiceTitanResource:
-    """The ServiceTitan resource for a sandbox user (MFA answered from the outbox)."""
-    return ServiceTitanResource(
+def api_resource(base_url: str, user: str, token_dir: Path, **extra: Any) -> SessionApiResource:
+    """The session API resource for a sandbox user (SMS and e-mail codes read from the
+    sandbox's outbox by the code command)."""
+    return SessionApiResource(
         base_url=base_url,
         username=user,
         password=PASSWORDS[user],
         mfa_method={"demo": "totp", "dispatcher": "sms", "accountant": "email"}.get(user, "none"),
         totp_secret=DEMO_TOTP_SECRET if user == "demo" else None,
-        use_sandbox_outbox=True,
+        mfa_code_command=outbox_code_command(base_url),
         rate_limit=1000,
         token_cache_dir=str(token_dir / user),
         **extra,
@@ -100,7 +102,8 @@ class Harness:
         return WriteQueue(self.queue_url)
 
     def api(self) -> ServiceTitanResource:
-        """The ServiceTitan resource of this harness's backend."""
+        """The ServiceTitan resource of this harness's backend (a session user, a v2 demo
+        app, or the code location's own wiring)."""
         if self.backend == "env":
             return build_resources()["servicetitan"]  # type: ignore[no-any-return]
         if self.backend.startswith("v2"):

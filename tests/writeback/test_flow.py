@@ -265,7 +265,7 @@ def test_exhausted_transient_errors_end_failed_and_the_request_can_be_submitted_
     harness: Harness = harness_factory(
         server, sqlite_queue_url, user="accountant", api_options={"max_attempts": 1}
     )
-    client = harness.resources()["servicetitan"].get_client()
+    backend = harness.resources()["servicetitan"].get_backend()
     queue = harness.queue
     payload = {
         "job_id": job["id"],
@@ -274,8 +274,8 @@ def test_exhausted_transient_errors_end_failed_and_the_request_can_be_submitted_
     first = queue.submit("invoice", payload, requested_by="alice").request
     # What the op's attempts do (the Dagster retry wiring is in test_scenarios' audit test).
     with pytest.raises(TransientWriteError):
-        process(queue, client, first.id, final_attempt=False)
-    failed = process(queue, client, first.id, final_attempt=True).request
+        process(queue, backend, first.id, final_attempt=False)
+    failed = process(queue, backend, first.id, final_attempt=True).request
     assert failed.status == "failed" and failed.attempts == 2
     assert failed.result is not None and failed.result["status"] == 503
 

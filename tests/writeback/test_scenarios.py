@@ -110,9 +110,9 @@ def test_run_killed_after_the_api_call_replays_through_the_key(
     assert run_request.run_key == request.id
 
     # The first run does what the op does up to the API call, then dies.
-    client = harness.resources()["servicetitan"].get_client()
+    backend = harness.resources()["servicetitan"].get_backend()
     claimed = queue.claim(request.id)
-    first = send(client, claimed, prepare_body(queue, client, claimed))
+    first = send(backend, claimed, prepare_body(queue, backend, claimed))
     assert first.status_code == 201 and not first.replayed
     assert queue.get(request.id).status == "running"
 
@@ -182,7 +182,7 @@ def test_bad_payloads_are_refused_before_anything_is_stored_or_sent(
     server: SandboxServer, queue_url: str, kind: str, payload: Any, message: str
 ) -> None:
     queue = WriteQueue(queue_url)
-    check = tenant_check(_client(server, "accountant"))
+    check = tenant_check(_backend(server, "accountant"))
     with pytest.raises(PayloadError, match=message):
         queue.submit(kind, payload, requested_by="alice", check=check)
     assert queue.recent() == []
@@ -194,7 +194,7 @@ def test_an_invoice_for_a_job_not_completed_is_refused(
 ) -> None:
     queue = WriteQueue(queue_url)
     job = next(j for j in dump(server, "jobs") if j["jobStatus"] == "Scheduled")
-    check = tenant_check(_client(server, "accountant"))
+    check = tenant_check(_backend(server, "accountant"))
     with pytest.raises(PayloadError, match=r"is Scheduled; only Completed jobs can be invoiced"):
         queue.submit("invoice", invoice_payload(job["id"]), requested_by="alice", check=check)
     assert queue.recent() == [] and writes_sent(server) == 0
@@ -204,7 +204,7 @@ def test_the_audit_log_has_one_row_per_attempt_and_no_secret(
     server: SandboxServer, queue_url: str, harness_factory: Any
 ) -> None:
     job = uninvoiced_completed_job(server)
-    # One 503 on the invoice route, and a client that does not retry it itself: the op's
+    # One 503 on the invoice route, and a backend that does not retry it itself: the op's
     # RetryPolicy retries with the same Idempotency-Key.
     httpx.post(
         f"{server.base_url}/_sandbox/faults",
@@ -254,10 +254,10 @@ def test_the_audit_log_has_one_row_per_attempt_and_no_secret(
         assert secret not in text
 
 
-def _client(server: SandboxServer, user: str) -> Any:
+def _backend(server: SandboxServer, user: str) -> Any:
     from tests.writeback.conftest import api_resource
 
-    return api_resource(server.base_url, user, _token_dir()).get_client()
+    return api_resource(server.base_url, user, _token_dir()).get_backend()
 
 
 def _token_dir() -> Any:

@@ -15,7 +15,9 @@ from st_assets.ingest.assets import asset_key
 from st_assets.writeback.sensors import affected_assets, parse_cursor, run_request_for
 from st_contract.models import Estimate, Job, Location, MembershipSummary, MembershipType
 from st_resources.errors import UnsupportedOperation
-from st_resources.v2 import ServiceTitanV2Client, V2Settings
+from st_resources.session import SESSION_CAPABILITIES
+from st_resources.settings import V2Settings
+from st_resources.v2 import V2_CAPABILITIES, V2Backend
 from st_resources.writeback.auto_invoice import build_invoice, membership_discount
 from st_resources.writeback.guard import Booking, overlapping
 from st_resources.writeback.payloads import (
@@ -303,14 +305,17 @@ def test_any_technician_must_be_resolved_before_sending() -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
-    [("PATCH", "/jobs/3/status"), ("DELETE", "/jobs/3/dispatch"), ("POST", "/payments")],
+    ("kind", "body", "refused"),
+    [
+        ("create_job", {"customerId": 1}, "for booking a job"),
+        ("refund", {}, "no operation for refund"),
+    ],
 )
-def test_the_v2_client_rejects_a_write_it_has_no_operation_for_before_any_call(
-    method: str, path: str
+def test_the_v2_backend_refuses_a_write_it_has_no_operation_for_before_any_call(
+    kind: str, body: dict[str, Any], refused: str
 ) -> None:
     # An unreachable host: the refusal must come before any request.
-    client = ServiceTitanV2Client(
+    backend = V2Backend(
         V2Settings(
             client_id="cid",
             client_secret=SecretStr("cs"),
@@ -320,6 +325,20 @@ def test_the_v2_client_rejects_a_write_it_has_no_operation_for_before_any_call(
             api_url="http://127.0.0.1:9",
         )
     )
-    with pytest.raises(UnsupportedOperation, match="no official v2 operation"):
-        client.write(method, path, {}, idempotency_key="k")
-    assert client.metrics.snapshot()["calls"] == 0
+    with pytest.raises(UnsupportedOperation, match=refused):
+        backend.send_write(kind, body, job_id=3, idempotency_key="k")
+    assert backend.metrics.snapshot()["calls"] == 0
+
+
+def test_capabilities_say_what_each_backend_cannot_send_and_what_to_do() -> None:
+    status = {"job_id", "status"}
+    assert SESSION_CAPABILITIES.refusal("dispatch", status) is None
+    assert SESSION_CAPABILITIES.refusal("create_job", {"customer_id"}) is None
+    assert V2_CAPABILITIES.refusal("dispatch", {"job_id", "technician_ids"}) is None
+    refusal = V2_CAPABILITIES.refusal("dispatch", status)
+    assert refusal is not None and "drop the status" in refusal
+    refusal = V2_CAPABILITIES.refusal("invoice", {"job_id", "items", "payment", "discounts"})
+    assert refusal is not None and "drop the discounts, payment" in refusal
+    refusal = V2_CAPABILITIES.refusal("create_job", {"customer_id"})
+    assert refusal is not None and "book it in ServiceTitan" in refusal
+    assert SESSION_CAPABILITIES.auto_invoice and not V2_CAPABILITIES.auto_invoice

@@ -1,6 +1,6 @@
-"""The write-back on the official v2 API backend (``ST_AUTH=client_credentials``).
+"""The write-back on the official v2 API backend (``ST_BACKEND=v2``).
 
-v2 has no idempotency keys: the client looks before it writes, so a re-executed run finds
+v2 has no idempotency keys: the backend looks before it writes, so a re-executed run finds
 its change in place and sends nothing. What v2 cannot do (book a job, move a status,
 take a payment) ends the request ``rejected`` with a message, never a crash or a retry.
 The 100-dispatch scenario runs on v2 too (test_scenarios.py, ``backend_queue``). These
@@ -20,13 +20,22 @@ import httpx
 import pytest
 
 from st_contract.v2_paths import V2_PATHS, tenant_path
+from st_resources.resource import resource_from_env
 from st_resources.writeback.cli import main
 from st_resources.writeback.payloads import PayloadError
 from st_resources.writeback.preflight import tenant_check
+from st_resources.writeback.queue import WriteQueue
 from st_resources.writeback.sender import prepare_body, send
 from st_sandbox.server import SandboxServer
 from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
-from tests.writeback.conftest import Harness, create_jobs, dump, future_slot, writes_sent
+from tests.writeback.conftest import (
+    Harness,
+    api_calls,
+    create_jobs,
+    dump,
+    future_slot,
+    writes_sent,
+)
 from tests.writeback.test_scenarios import invoice_payload, uninvoiced_completed_job
 
 UNSUPPORTED = "official v2 API has no operation"
@@ -67,10 +76,10 @@ def test_v2_dispatch_re_executed_after_the_api_call_changes_the_appointment_once
     [run_request] = harness.tick().run_requests or []
 
     # The first run gets as far as the API calls (reschedule + assign), then dies.
-    client = harness.api().get_client()
+    backend = harness.api().get_backend()
     before = writes_sent(server)
     claimed = queue.claim(request.id)
-    first = send(client, claimed, prepare_body(queue, client, claimed))
+    first = send(backend, claimed, prepare_body(queue, backend, claimed))
     assert not first.replayed and writes_sent(server) == before + 2
 
     assert harness.execute(run_request).success  # the re-executed run looks, finds, skips
@@ -96,9 +105,9 @@ def test_v2_invoice_adds_the_items_to_the_jobs_invoice_once(
     assert queue.submit("invoice", invoice_payload(job["id"]), requested_by="bob").duplicate
     [run_request] = harness.tick().run_requests or []
 
-    client = harness.api().get_client()
+    backend = harness.api().get_backend()
     claimed = queue.claim(first.request.id)
-    answer = send(client, claimed, prepare_body(queue, client, claimed))
+    answer = send(backend, claimed, prepare_body(queue, backend, claimed))
     assert not answer.replayed and answer.body["id"] == job["invoiceId"]
     assert harness.execute(run_request).success  # re-executed: the item is already there
 
@@ -129,7 +138,7 @@ def test_v2_invoice_of_a_job_without_an_invoice_is_a_conflict_that_says_why(
     assert writes_sent(server) == before
 
     # Submitted with the tenant check, it is refused before it is stored.
-    check = tenant_check(harness.api().get_client())
+    check = tenant_check(harness.api().get_backend())
     other = next(
         j
         for j in dump(server, "jobs")
@@ -195,7 +204,7 @@ def test_v2_audit_under_a_fault_expiring_tokens_and_a_read_only_app_leaks_no_sec
     server = sandbox_factory(token_ttl=1)
     job = invoiced_completed_job(server)
     items_before = len(invoice_items(server, job["invoiceId"]))
-    # One 503 on the invoice's items route, and a client that does not retry it itself:
+    # One 503 on the invoice's items route, and a backend that does not retry it itself:
     # the op's RetryPolicy retries, and the retry looks before it writes.
     httpx.post(
         f"{server.base_url}/_sandbox/faults",
@@ -237,12 +246,33 @@ def test_v2_audit_under_a_fault_expiring_tokens_and_a_read_only_app_leaks_no_sec
         [queue.get(i).to_json() for i in (paid.id, refused.id)], default=str
     )
     tokens = [
-        h.api().get_client().auth._token  # type: ignore[attr-defined]
+        h.api().get_backend().transport.auth._token  # type: ignore[attr-defined]
         for h in (writer, reader)
     ]
     secrets = [s for app in DEMO_APPS[:2] for s in (app.client_secret, app.app_key)]
     for secret in (*secrets, *filter(None, tokens), "tok_visa", "Bearer"):
         assert secret not in text
+
+
+def _v2_env(
+    monkeypatch: pytest.MonkeyPatch, server: SandboxServer, tmp: Path, selector: dict[str, str]
+) -> None:
+    """The code location's environment for the sandbox's v2 surface as the demo app."""
+    app = DEMO_APPS[0]
+    for var in ("ST_BACKEND", "ST_AUTH", "ST_BASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in {
+        **selector,
+        "ST_CLIENT_ID": app.client_id,
+        "ST_CLIENT_SECRET": app.client_secret,
+        "ST_APP_KEY": app.app_key,
+        "ST_TENANT_ID": str(SANDBOX_TENANT_ID),
+        "ST_AUTH_URL": server.base_url,
+        "ST_API_URL": server.base_url,
+        "ST_RATE_LIMIT": "1000",
+        "DAGSTER_HOME": str(tmp / "home"),
+    }.items():
+        monkeypatch.setenv(var, value)
 
 
 def test_v2_cli_checks_the_tenant_and_the_code_locations_jobs_write_through_v2(
@@ -253,20 +283,8 @@ def test_v2_cli_checks_the_tenant_and_the_code_locations_jobs_write_through_v2(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ) -> None:
-    app = DEMO_APPS[0]
-    for var, value in {
-        "ST_AUTH": "client_credentials",
-        "ST_CLIENT_ID": app.client_id,
-        "ST_CLIENT_SECRET": app.client_secret,
-        "ST_APP_KEY": app.app_key,
-        "ST_TENANT_ID": str(SANDBOX_TENANT_ID),
-        "ST_AUTH_URL": server.base_url,
-        "ST_API_URL": server.base_url,
-        "ST_RATE_LIMIT": "1000",
-        "DAGSTER_HOME": str(tmp_path / "home"),
-    }.items():
-        monkeypatch.setenv(var, value)
-    monkeypatch.delenv("ST_BASE_URL", raising=False)
+    # The older selector still selects v2 (ST_BACKEND=v2 is the documented one).
+    _v2_env(monkeypatch, server, tmp_path, {"ST_AUTH": "client_credentials"})
     items = tmp_path / "items.json"
     items.write_text(json.dumps([{"description": "Fan", "quantity": "1", "unit_price": "9"}]))
 
@@ -299,3 +317,38 @@ def test_v2_cli_checks_the_tenant_and_the_code_locations_jobs_write_through_v2(
     monkeypatch.delenv("ST_APP_KEY")
     assert submit(job["id"]) == 2
     assert "set ST_APP_KEY, or pass --no-check" in capsys.readouterr().err
+
+
+def test_a_write_the_v2_backend_cannot_send_is_refused_before_it_is_queued(
+    server: SandboxServer,
+    sqlite_queue_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    _v2_env(monkeypatch, server, tmp_path, {"ST_BACKEND": "v2"})
+    location = next(loc for loc in dump(server, "locations") if loc["active"])
+    job_type = dump(server, "job_types")[0]
+    start, end = future_slot(70, 9)
+    before = api_calls(server)
+    argv = ["--db-url", sqlite_queue_url, "submit", "--requested-by", "alice", "create-job"]
+    argv += ["--customer", str(location["customerId"]), "--location", str(location["id"])]
+    argv += ["--business-unit", str(job_type["businessUnitIds"][0])]
+    argv += ["--job-type", str(job_type["id"]), "--start", start, "--end", end]
+    assert main(argv) == 2
+    refused = capsys.readouterr().err
+    assert refused.startswith("refused: the official v2 API has no operation for booking a job")
+    assert "book it in ServiceTitan, or use the session API backend" in refused
+    assert WriteQueue(sqlite_queue_url).recent() == []
+    assert api_calls(server) == before  # declared, not discovered: not even a token
+
+    # From Python, the same check refuses before the queue stores anything.
+    backend = resource_from_env().process_config_and_initialize().get_backend()
+    with pytest.raises(PayloadError, match="has no operation for an invoice's payment"):
+        WriteQueue(sqlite_queue_url).submit(
+            "invoice",
+            invoice_payload(1, payment={"method": "card", "token": "tok_visa"}),
+            requested_by="alice",
+            check=tenant_check(backend),
+        )
+    assert WriteQueue(sqlite_queue_url).recent() == [] and api_calls(server) == before

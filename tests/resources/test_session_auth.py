@@ -1,11 +1,11 @@
-"""Logging in with each MFA method, bad credentials, lockout, and the shared token cache."""
+"""The session backend's logins: each MFA method, bad credentials, lockout, and the
+shared token cache."""
 
 from __future__ import annotations
 
 import json
 import multiprocessing
 import stat
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,71 +13,90 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from st_resources.auth import CallableCodeProvider, CommandCodeProvider, OutboxCodeProvider
-from st_resources.client import ServiceTitanClient
+from st_contract.entities import ENTITIES_BY_NAME
+from st_resources.auth import CallableCodeProvider, CommandCodeProvider
 from st_resources.errors import AuthenticationError, MfaError, UserLockedError
-from st_resources.settings import ClientSettings
+from st_resources.session import SessionBackend
+from st_resources.settings import SessionSettings
+from st_sandbox.cli import outbox_code_command
 from st_sandbox.server import SandboxServer
+
+JOBS = ENTITIES_BY_NAME["jobs"]
 
 
 def _stats(server: SandboxServer) -> dict:
     return httpx.get(f"{server.base_url}/_sandbox/stats").json()
 
 
+def _first(backend: SessionBackend, entity: str) -> dict:
+    return next(backend.iter_records(ENTITIES_BY_NAME[entity], {"pageSize": "5"}))
+
+
 def test_login_with_totp_sms_and_email(
-    sandbox: SandboxServer, settings_for: Callable[..., ClientSettings]
+    sandbox: SandboxServer, settings_for: Callable[..., SessionSettings]
 ) -> None:
-    with ServiceTitanClient(settings_for(sandbox.base_url, "demo")) as totp_client:
-        assert totp_client.get_json("/business-units")["data"]
-    outbox = OutboxCodeProvider(sandbox.base_url)
-    with ServiceTitanClient(
-        settings_for(sandbox.base_url, "dispatcher"), code_provider=outbox
-    ) as sms:
-        assert sms.get_json("/technicians")["data"]
-    command = f"{sys.executable} -c \"import httpx,os;print([m for m in httpx.get('{sandbox.base_url}/_sandbox/outbox').json()['data'] if m['method']=='email'][-1]['code'])\""
-    with ServiceTitanClient(
-        settings_for(sandbox.base_url, "accountant", mfa_code_command=command)
+    with SessionBackend(settings_for(sandbox.base_url, "demo")) as totp:
+        assert _first(totp, "business_units")
+    # SMS and e-mail codes come from a command (ST_MFA_CODE_COMMAND); the sandbox's
+    # outbox-code command prints the newest one.
+    outbox = outbox_code_command(sandbox.base_url)
+    with SessionBackend(
+        settings_for(sandbox.base_url, "accountant", mfa_code_command=outbox)
     ) as email:
-        assert email.get_json("/invoices")["data"]
-    fn = CallableCodeProvider(lambda method, user: outbox(method, user))
-    with ServiceTitanClient(
-        settings_for(sandbox.base_url, "accountant"), code_provider=fn
-    ) as again:
+        assert _first(email, "invoices")
+    fn = CallableCodeProvider(CommandCodeProvider(outbox))
+    with SessionBackend(settings_for(sandbox.base_url, "accountant"), code_provider=fn) as again:
         again.login()
         assert again.metrics.logins == 1
 
 
+def test_sms_login_reads_the_code_through_the_outbox_command(
+    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., SessionSettings]
+) -> None:
+    server = sandbox_factory(customers=30)
+    settings = settings_for(
+        server.base_url, "dispatcher", mfa_code_command=outbox_code_command(server.base_url)
+    )
+    assert settings.mfa_method == "sms"
+    with SessionBackend(settings) as sms:
+        assert _first(sms, "technicians")
+        assert sms.metrics.logins == 1
+    sent = httpx.get(f"{server.base_url}/_sandbox/outbox").json()["data"]
+    assert [m["method"] for m in sent if m["username"] == "dispatcher"] == ["sms"]
+
+
 def test_missing_mfa_configuration_is_a_clear_error(
-    sandbox: SandboxServer, settings_for: Callable[..., ClientSettings]
+    sandbox: SandboxServer, settings_for: Callable[..., SessionSettings]
 ) -> None:
     with (
-        ServiceTitanClient(settings_for(sandbox.base_url, "dispatcher")) as client,
+        SessionBackend(settings_for(sandbox.base_url, "dispatcher")) as backend,
         pytest.raises(MfaError) as err,
     ):
-        client.login()
+        backend.login()
     assert "ST_MFA_CODE_COMMAND" in str(err.value)
     bad = settings_for(sandbox.base_url, "demo", totp_secret=SecretStr("not base32!"))
-    with ServiceTitanClient(bad) as client, pytest.raises(MfaError):
-        client.login()
+    with SessionBackend(bad) as backend, pytest.raises(MfaError):
+        backend.login()
     failing = CommandCodeProvider("false")
     with (
-        ServiceTitanClient(
+        SessionBackend(
             settings_for(sandbox.base_url, "dispatcher"), code_provider=failing
-        ) as client,
+        ) as backend,
         pytest.raises(MfaError),
     ):
-        client.login()
+        backend.login()
 
 
 def test_wrong_password_then_lockout_is_one_clear_error_without_retries(
-    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., ClientSettings]
+    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., SessionSettings]
 ) -> None:
     server = sandbox_factory(customers=30, lockout_seconds=120)
     wrong = settings_for(server.base_url, "readonly", password=SecretStr("nope"))
     for _ in range(5):
-        with ServiceTitanClient(wrong) as client, pytest.raises(AuthenticationError) as err:
-            client.get_json("/jobs")
+        with SessionBackend(wrong) as backend, pytest.raises(AuthenticationError) as err:
+            backend.get_record(JOBS, 1)
         assert "ST_PASSWORD" in str(err.value)
+        assert "ST_CLIENT_SECRET" not in str(err.value)
 
     def logins() -> int:
         return sum(
@@ -86,10 +105,10 @@ def test_wrong_password_then_lockout_is_one_clear_error_without_retries(
 
     before = logins()
     with (
-        ServiceTitanClient(settings_for(server.base_url, "readonly")) as client,
+        SessionBackend(settings_for(server.base_url, "readonly")) as backend,
         pytest.raises(UserLockedError) as locked,
     ):
-        client.get_json("/jobs")
+        backend.get_record(JOBS, 1)
     assert locked.value.locked_until
     assert "locked" in str(locked.value)
     assert logins() - before == 1  # one attempt, no retry storm
@@ -97,15 +116,15 @@ def test_wrong_password_then_lockout_is_one_clear_error_without_retries(
 
 def test_token_cache_is_private_holds_tokens_only_and_is_reused(
     sandbox_factory: Callable[..., SandboxServer],
-    settings_for: Callable[..., ClientSettings],
+    settings_for: Callable[..., SessionSettings],
     token_dir: Path,
 ) -> None:
     server = sandbox_factory(customers=30)
     settings = settings_for(server.base_url, "demo", token_cache_dir=token_dir)
-    with ServiceTitanClient(settings) as first:
-        first.get_json("/business-units")
-    with ServiceTitanClient(settings) as second:
-        second.get_json("/business-units")
+    with SessionBackend(settings) as first:
+        _first(first, "business_units")
+    with SessionBackend(settings) as second:
+        _first(second, "business_units")
         assert second.metrics.logins == 0
     cache = token_dir / "servicetitan-tokens.json"
     assert stat.S_IMODE(cache.stat().st_mode) == 0o600
@@ -125,7 +144,7 @@ def _login_and_refresh(
 ) -> None:
     from st_sandbox.auth import DEMO_TOTP_SECRET
 
-    settings = ClientSettings(
+    settings = SessionSettings(
         base_url=base_url,
         username="demo",
         password=SecretStr("demo-password"),
@@ -133,9 +152,9 @@ def _login_and_refresh(
         token_cache_dir=Path(cache_dir) if cache_dir else None,
     )
     try:
-        with ServiceTitanClient(settings) as client:
+        with SessionBackend(settings) as backend:
             for _ in range(6):  # the token lives 1 s: this refreshes several times
-                client.get_json("/business-units")
+                next(backend.iter_records(ENTITIES_BY_NAME["business_units"]))
                 import time
 
                 time.sleep(0.4)
@@ -167,13 +186,13 @@ def test_two_processes_logging_in_and_refreshing_at_once_both_succeed(
 
 
 def test_four_logins_in_one_totp_step_all_succeed_the_fourth_after_the_next_step(
-    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., ClientSettings]
+    sandbox_factory: Callable[..., SandboxServer], settings_for: Callable[..., SessionSettings]
 ) -> None:
     # Each 30-second code is single-use; the client falls back to the neighbouring steps.
     # The fourth finds every accepted code used and waits for the next step (found when
     # eleven entities of one run logged in on a sandbox other tests had just used).
     server = sandbox_factory(customers=30)
     for _ in range(4):
-        with ServiceTitanClient(settings_for(server.base_url, "demo")) as client:
-            client.login()
+        with SessionBackend(settings_for(server.base_url, "demo")) as backend:
+            backend.login()
     assert _stats(server)["auth"]["logins"] == 4

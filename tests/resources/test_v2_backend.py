@@ -1,6 +1,6 @@
-"""The v2 backend of the client against the sandbox's v2 surface: reads equal the dump,
-writes look before they write (a replay changes nothing), every request body we send
-validates against the official request schema, and secrets stay out of reprs and errors."""
+"""The v2 backend against the sandbox's v2 surface: reads equal the dump, writes look
+before they write (a replay changes nothing), every request body we send validates
+against the official request schema, and secrets stay out of reprs and errors."""
 
 from __future__ import annotations
 
@@ -13,34 +13,38 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
+from st_contract.entities import ENTITIES_BY_NAME
+from st_contract.models import Appointment
+from st_contract.v2_paths import ACCOUNTING, DISPATCH, JPM
 from st_resources.errors import AuthenticationError
-from st_resources.resource import ServiceTitanResource
-from st_resources.v2 import ServiceTitanV2Client, V2Settings
+from st_resources.resource import V2ApiResource
+from st_resources.settings import V2Settings
+from st_resources.v2 import V2Backend
 from st_sandbox.server import SandboxServer
 from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
 from tests.sandbox.v2_support import request_errors
 
 APP = DEMO_APPS[0]
-# (method, path pattern) of every write the client sends -> the official operation.
+# (method, path pattern) of every write the backend sends -> the official operation.
 OPERATIONS = [
     (
         "PATCH",
         r"/jpm/v2/tenant/\d+/appointments/\d+/reschedule$",
-        "jpm",
+        JPM,
         "appointments/{id}/reschedule",
     ),
     (
         "POST",
         r"/dispatch/v2/tenant/\d+/appointment-assignments/(un)?assign-technicians$",
-        "dispatch",
+        DISPATCH,
         None,
     ),
     (
         "PATCH",
         r"/accounting/v2/tenant/\d+/invoices/\d+/items$",
-        "accounting",
+        ACCOUNTING,
         "invoices/{invoiceId}/items",
     ),
 ]
@@ -59,19 +63,19 @@ def _settings(base_url: str, secret: str = APP.client_secret) -> V2Settings:
 
 
 @pytest.fixture
-def v2_client_for() -> Iterator[Callable[[SandboxServer], tuple[ServiceTitanV2Client, list[Any]]]]:
-    made: list[ServiceTitanV2Client] = []
+def v2_client_for() -> Iterator[Callable[[SandboxServer], tuple[V2Backend, list[Any]]]]:
+    made: list[V2Backend] = []
 
-    def make(server: SandboxServer) -> tuple[ServiceTitanV2Client, list[Any]]:
-        client = ServiceTitanV2Client(_settings(server.base_url))
+    def make(server: SandboxServer) -> tuple[V2Backend, list[Any]]:
+        backend = V2Backend(_settings(server.base_url))
         sent: list[httpx.Request] = []
-        client.http.event_hooks["request"].append(sent.append)
-        made.append(client)
-        return client, sent
+        backend.transport.http.event_hooks["request"].append(sent.append)
+        made.append(backend)
+        return backend, sent
 
     yield make
-    for client in made:
-        client.close()
+    for backend in made:
+        backend.close()
 
 
 def _writes(server: SandboxServer) -> dict[str, int]:
@@ -121,7 +125,12 @@ def test_dispatch_looks_before_it_writes_and_sends_official_bodies(
         "start": start.isoformat(),
         "end": end.isoformat(),
     }
-    first = client.dispatch(appt["jobId"], body, idempotency_key="req-1")
+
+    def dispatch(body: dict[str, Any], key: str) -> Appointment:
+        result = client.send_write("dispatch", body, job_id=appt["jobId"], idempotency_key=key)
+        return Appointment.model_validate(result.body)
+
+    first = dispatch(body, "req-1")
     assert [a.technician_id for a in first.assignments] == [tech]
     assert first.start == start
     after_first = _writes(server)
@@ -130,12 +139,10 @@ def test_dispatch_looks_before_it_writes_and_sends_official_bodies(
         "write v2 assign": 1,
         "write v2 unassign": 1,
     }, held
-    again = client.dispatch(appt["jobId"], body, idempotency_key="req-1")
+    again = dispatch(body, "req-1")
     assert _writes(server) == after_first  # the replay found everything in place
     assert again.modified_on == first.modified_on
-    emptied = client.dispatch(
-        appt["jobId"], {"appointmentId": appt["id"], "technicianIds": []}, idempotency_key="req-2"
-    )
+    emptied = dispatch({"appointmentId": appt["id"], "technicianIds": []}, "req-2")
     assert emptied.assignments == []
     assert _writes(server)["write v2 unassign"] == 2
     assert _check_bodies(sent) == 4
@@ -155,10 +162,10 @@ def test_invoice_items_are_added_once_even_when_the_write_is_replayed(
     }
     before = server.tenant.store.get("invoices", job["invoiceId"])
     assert before is not None
-    first = client.create_invoice(job["id"], body, idempotency_key="inv-1")
-    assert len(first.items) == len(before["items"]) + 2
-    replay = client.create_invoice(job["id"], body, idempotency_key="inv-1")
-    assert len(replay.items) == len(first.items)
+    first = client.send_write("invoice", body, job_id=job["id"], idempotency_key="inv-1")
+    assert len(first.body["items"]) == len(before["items"]) + 2 and not first.replayed
+    replay = client.send_write("invoice", body, job_id=job["id"], idempotency_key="inv-1")
+    assert len(replay.body["items"]) == len(first.body["items"]) and replay.replayed
     assert _writes(server)["write v2 invoice items"] == 2
     assert _check_bodies(sent) == 2
 
@@ -168,52 +175,46 @@ def test_reads_equal_the_dump_and_secrets_stay_hidden(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     client, _ = v2_client_for(sandbox)
-    customers = [r for page in client.iter_pages("/customers") for r in page.records]
+    customers = list(client.iter_records(ENTITIES_BY_NAME["customers"]))
     assert {c["id"]: c["modifiedOn"] for c in customers} == {
         c["id"]: c["modifiedOn"] for c in sandbox.tenant.store.iter_records("customers")
     }
     assert APP.client_secret not in repr(client) and APP.app_key not in repr(client)
-    assert APP.client_secret not in repr(client.v2) and APP.client_secret not in repr(client.auth)
-    wrong = ServiceTitanV2Client(_settings(sandbox.base_url, secret="cs1.wrong-secret-value"))
+    assert APP.client_secret not in repr(client.settings)
+    assert APP.client_secret not in repr(client.transport.auth)
+    wrong = V2Backend(_settings(sandbox.base_url, secret="cs1.wrong-secret-value"))
     with pytest.raises(AuthenticationError) as refused:
-        list(wrong.iter_pages("/customers"))
+        list(wrong.iter_records(ENTITIES_BY_NAME["customers"]))
     wrong.close()
     assert "ST_CLIENT_SECRET" in str(refused.value)
     assert "cs1.wrong-secret-value" not in str(refused.value)
     assert APP.client_secret not in caplog.text and APP.app_key not in caplog.text
 
 
-def test_the_resource_selects_the_backend_and_says_what_is_missing(sandbox: SandboxServer) -> None:
-    resource = ServiceTitanResource(
-        auth="client_credentials",
+def test_the_v2_resource_builds_the_v2_backend_and_says_what_is_missing(
+    sandbox: SandboxServer,
+) -> None:
+    resource = V2ApiResource(
         client_id=APP.client_id,
         client_secret=APP.client_secret,
         app_key=APP.app_key,
-        tenant_id=str(SANDBOX_TENANT_ID),
+        tenant_id=SANDBOX_TENANT_ID,
         auth_url=sandbox.base_url,
         api_url=sandbox.base_url,
     )
-    assert isinstance(resource.get_client(), ServiceTitanV2Client)
-    production = ServiceTitanResource(
-        auth="client_credentials", client_id="c", client_secret="s", app_key="k", tenant_id="5"
-    ).v2_settings()
-    assert production.api_base == "https://api.servicetitan.io"
-    assert production.auth_base == "https://auth.servicetitan.io"
-    integration = ServiceTitanResource(
-        auth="client_credentials",
-        client_id="c",
-        client_secret="s",
-        app_key="k",
-        tenant_id="5",
-        environment="integration",
-    ).v2_settings()
-    assert integration.api_base == "https://api-integration.servicetitan.io"
-    with pytest.raises(ValueError, match="ST_APP_KEY, ST_TENANT_ID"):
-        ServiceTitanResource(
-            auth="client_credentials", client_id="c", client_secret="s"
-        ).get_client()
-    with pytest.raises(ValueError, match="ST_AUTH=client_credentials"):
-        ServiceTitanResource().get_client()
+    backend = resource.get_backend()
+    assert backend.name == "v2" and backend.change_feed is None
+    assert resource.get_backend() is backend  # one per process and settings
+    production = V2ApiResource(client_id="c", client_secret="s", app_key="k", tenant_id=5)
+    assert production.settings().api_base == "https://api.servicetitan.io"
+    assert production.settings().auth_base == "https://auth.servicetitan.io"
+    integration = V2ApiResource(
+        client_id="c", client_secret="s", app_key="k", tenant_id=5, environment="integration"
+    )
+    assert integration.settings().api_base == "https://api-integration.servicetitan.io"
+    with pytest.raises(ValidationError) as missing:
+        V2ApiResource(client_id="c", client_secret="s")  # type: ignore[call-arg]
+    assert {"app_key", "tenant_id"} <= {e["loc"][0] for e in missing.value.errors()}
 
 
 def test_an_incremental_export_resumes_from_its_saved_token(
@@ -221,27 +222,25 @@ def test_an_incremental_export_resumes_from_its_saved_token(
 ) -> None:
     server = sandbox_factory(customers=80)
     settings = _settings(server.base_url).model_copy(update={"state_dir": tmp_path})
+    jobs = ENTITIES_BY_NAME["jobs"]
     cut = datetime.now(UTC)
-    with ServiceTitanV2Client(settings) as client:
-        before = [
-            r["id"]
-            for p in client.iter_window_pages("/jobs", cut - timedelta(days=4000), cut)
-            for r in p.records
-        ]
+
+    def window(backend: V2Backend, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        tables = backend.iter_window_tables(jobs, start, end, datetime.now(UTC))
+        return [row for table in tables for row in table.to_pylist()]
+
+    with V2Backend(settings) as client:
+        before = [r["id"] for r in window(client, cut - timedelta(days=4000), cut)]
     assert sorted(before) == sorted(j["id"] for j in server.tenant.store.iter_records("jobs"))
     state = json.loads((tmp_path / f"v2-export-{SANDBOX_TENANT_ID}.json").read_text())
     assert state["jobs"]["through"].startswith(cut.strftime("%Y-%m-%dT%H:%M:%S"))
     changed = before[3]
     server.tenant.store.update("jobs", changed, {"summary": "changed after the first sync"})
     # A new process (a restarted sync) picks the token up and reads only what followed.
-    with ServiceTitanV2Client(settings) as client:
+    with V2Backend(settings) as client:
         sent: list[httpx.Request] = []
-        client.http.event_hooks["request"].append(sent.append)
-        after = [
-            r
-            for p in client.iter_window_pages("/jobs", cut, cut + timedelta(days=1))
-            for r in p.records
-        ]
+        client.transport.http.event_hooks["request"].append(sent.append)
+        after = window(client, cut, cut + timedelta(days=1))
     exports = [r for r in sent if "/export/jobs" in r.url.path]
     assert exports[0].url.params["from"] == state["jobs"]["continueFrom"]
     assert [(r["id"], r["summary"]) for r in after] == [(changed, "changed after the first sync")]
