@@ -67,11 +67,6 @@ class SessionSettings(TransportSettings):
         return _http_url(value)
 
 
-# The name before the backends were split. st_sandbox/demo.py still imports it; new code
-# uses SessionSettings.
-ClientSettings = SessionSettings
-
-
 class V2Settings(TransportSettings):
     """How to reach one tenant through ServiceTitan's official v2 API (client credentials
     and the app key)."""

@@ -24,8 +24,8 @@ from st_assets.ingest.definitions import defs as ingest_defs
 from st_assets.ingest.partitions import today_key
 from st_assets.resources import build_resources
 from st_contract.entities import ENTITIES
-from st_resources.client import ServiceTitanClient
-from st_resources.settings import ClientSettings
+from st_resources.session import SessionBackend
+from st_resources.settings import SessionSettings
 from st_sandbox.auth import DEMO_TOTP_SECRET
 from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxProcess
@@ -46,7 +46,7 @@ def sandbox_env(base_url: str, backend: str = "session") -> dict[str, str]:
     if backend == "v2":
         app = DEMO_APPS[0]
         return {
-            "ST_AUTH": "client_credentials",
+            "ST_BACKEND": "v2",
             "ST_CLIENT_ID": app.client_id,
             "ST_CLIENT_SECRET": app.client_secret,
             "ST_APP_KEY": app.app_key,
@@ -73,13 +73,13 @@ def ensure_dagster_home() -> Path:
 
 def print_sample_pages(base_url: str) -> None:
     """Log in with TOTP and fetch one page of each resource, as a first smoke test."""
-    settings = ClientSettings(
+    settings = SessionSettings(
         base_url=base_url,
         username=DEMO_ENV["ST_USERNAME"],
         password=SecretStr(DEMO_ENV["ST_PASSWORD"]),
         totp_secret=SecretStr(DEMO_TOTP_SECRET),
     )
-    with ServiceTitanClient(settings) as client:
+    with SessionBackend(settings) as client:
         client.login()
         print(f"Logged in to {base_url} as demo with TOTP MFA. One page of each resource:")
         for spec in ENTITIES:
