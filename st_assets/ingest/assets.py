@@ -16,7 +16,9 @@ from typing import Any
 
 import dagster as dg
 
-from st_assets.ingest.landing import (
+from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
+from st_resources.days import day_range
+from st_resources.landing import (
     DaysLanded,
     Land,
     Landed,
@@ -24,8 +26,6 @@ from st_assets.ingest.landing import (
     land_days,
     land_whole,
 )
-from st_assets.ingest.partitions import day_range
-from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
 from st_resources.resource import ServiceTitanResource
 from st_resources.warehouse import WarehouseResource
 

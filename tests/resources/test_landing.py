@@ -13,26 +13,22 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from st_assets.ingest.landing import (
-    DaysLanded,
-    DayWriter,
-    EntityLanded,
-    Landed,
-    Report,
-    day_groups,
-    land_concurrently,
-    land_days,
-    records_left,
-    split_day,
-    windows_for,
-)
-from st_assets.ingest.partitions import day_range, today_key
 from st_contract.entities import ENTITIES_BY_NAME, EntitySpec
 from st_contract.models import Customer
 from st_resources.arrow import arrow_schema, records_to_table
+from st_resources.days import DayWriter, day_groups, day_range, records_left, split_day, windows_for
+from st_resources.landing import (
+    DaysLanded,
+    EntityLanded,
+    Landed,
+    Report,
+    land_concurrently,
+    land_days,
+)
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import resources_for
+from tests.helpers import read_partition
 
 D0 = date(2026, 1, 1)
 
@@ -239,7 +235,10 @@ def test_windows_of_a_skewed_range_are_split_and_every_record_lands_once(
     client = resources["servicetitan"].get_client()  # type: ignore[attr-defined]
     warehouse = resources["warehouse"]
     assert isinstance(warehouse, WarehouseResource)
-    days = day_range((datetime.now(UTC) - timedelta(days=400)).date().isoformat(), today_key())
+    days = day_range(
+        (datetime.now(UTC) - timedelta(days=400)).date().isoformat(),
+        datetime.now(UTC).date().isoformat(),
+    )
     spec = ENTITIES_BY_NAME["jobs"]
     landed = land_days(client, warehouse, spec, days, datetime.now(UTC))
 
@@ -252,7 +251,7 @@ def test_windows_of_a_skewed_range_are_split_and_every_record_lands_once(
     )
     landed_ids: Counter[int] = Counter()
     for day in days:
-        table = warehouse.read_partition("jobs", day)
+        table = read_partition(warehouse, "jobs", day)
         if table is not None:
             landed_ids.update(table["id"].to_pylist())
     assert landed_ids == expected and max(landed_ids.values()) == 1
