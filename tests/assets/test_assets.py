@@ -16,8 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from st_assets.ingest.definitions import defs as ingest_defs
-from st_assets.ingest.partitions import today_key
+from st_assets.definitions import ingest_defs
+from st_assets.defs.ingest.partitions import today_key
 from st_contract.entities import ENTITIES
 from st_resources.arrow import records_to_table
 from st_resources.days import day_range
@@ -236,7 +236,7 @@ def test_two_processes_materialize_two_partitions_of_one_asset_at_once(
 ) -> None:
     script = """
 import sys, dagster as dg
-from st_assets.ingest.definitions import defs as ingest_defs
+from st_assets.definitions import ingest_defs
 from tests.assets.conftest import resources_for
 from pathlib import Path
 base, warehouse, day, tokens = sys.argv[1:5]
@@ -313,8 +313,7 @@ def test_checks_pass_on_sandbox_data_and_fail_on_data_made_wrong(
     defs = _defs(sandbox.base_url, warehouse_dir, "2026-01-01")
     with dg.instance_for_test() as instance:
         clean = _evaluations(_run(defs, "servicetitan_checks", instance))
-        structural = {k: v for k, v in clean.items() if not k.startswith("today_is_fresh")}
-        assert structural and all(structural.values()), [k for k, v in structural.items() if not v]
+        assert clean and all(clean.values()), [k for k, v in clean.items() if not v]
         jobs = warehouse_dir / "landing" / "jobs" / "2026-01.parquet"
         invoices = warehouse_dir / "landing" / "invoices" / "2026-01.parquet"
         if corruption == "duplicate":
@@ -333,18 +332,6 @@ def test_checks_pass_on_sandbox_data_and_fail_on_data_made_wrong(
             k for k, v in clean.items() if not v
         }
         assert newly_failing == {broken}
-
-
-def test_freshness_check_fails_without_todays_partition_and_passes_after_it(
-    sandbox: SandboxServer, warehouse_dir: Path
-) -> None:
-    defs = _defs(sandbox.base_url, warehouse_dir, _first_day(3))
-    with dg.instance_for_test() as instance:
-        before = _evaluations(_run(defs, "servicetitan_checks", instance))
-        assert before["today_is_fresh@jobs"] is False
-        _run(defs, "servicetitan_changing", instance, today_key(), today_key())
-        after = _evaluations(_run(defs, "servicetitan_checks", instance))
-        assert after["today_is_fresh@jobs"] is True
 
 
 def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
@@ -424,36 +411,3 @@ def _run_failing(
     return defs.resolve_job_def("servicetitan_changing").execute_in_process(
         instance=instance, tags=tags, raise_on_error=False
     )
-
-
-def test_ingest_runs_leave_the_checks_to_a_run_the_sensor_asks_for_after_them(
-    sandbox: SandboxServer, warehouse_dir: Path
-) -> None:
-    """A ranged run would store every check as planned once per partition before it
-    starts; the ingest jobs leave checks out and ``checks_after_ingest`` runs them after."""
-    first = _first_day(3)
-    defs = _defs(sandbox.base_url, warehouse_dir, first)
-    with dg.instance_for_test() as instance:
-        ingest = _run(defs, "servicetitan_changing", instance, first, today_key())
-        assert not _evaluations(ingest)
-        run = instance.get_run_by_id(ingest.run_id)
-        assert run is not None
-        success = next(
-            e.dagster_event
-            for e in instance.all_logs(run.run_id)
-            if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
-        )
-        sensor = defs.get_sensor_def("checks_after_ingest")
-        request = sensor(
-            dg.build_run_status_sensor_context(
-                sensor_name=sensor.name,
-                dagster_event=success,
-                dagster_instance=instance,
-                dagster_run=run,
-            )
-        )
-        assert isinstance(request, dg.RunRequest)
-        assert request.run_key == f"after-{run.run_id}"
-        assert sensor.job_name == "servicetitan_checks"
-        checks = _evaluations(_run(defs, "servicetitan_checks", instance))
-        assert checks["today_is_fresh@jobs"] is True

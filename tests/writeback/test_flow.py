@@ -14,8 +14,8 @@ import duckdb
 import httpx
 import pytest
 
-from st_assets.ingest.assets import asset_key
-from st_assets.ingest.partitions import today_key
+from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.names import asset_key
 from st_resources.warehouse import WarehouseResource
 from st_resources.writeback.cli import main
 from st_resources.writeback.queue import WriteQueue
