@@ -356,15 +356,6 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         _publish([_Staged(_write_temp(encode_parquet(table), str(path)), str(path))])
         return path
 
-    def landed_at(self, entity: str, day: date) -> datetime | None:
-        """When the daily partition ``day`` was last landed (None if never): read from its
-        month file's footer, not from the file's age, which any day of the month renews."""
-        try:
-            schema = pq.read_schema(self.month_path(entity, day))
-        except FileNotFoundError:
-            return None
-        return landed_days(schema.metadata).get(day)
-
     def _locks(self) -> Path:
         folder = self.root / "landing" / ".locks"
         folder.mkdir(parents=True, exist_ok=True)
