@@ -32,3 +32,17 @@ AFTER_LANDING = (
     .with_label("after_landing")
 )
 """Run after any dependency lands, once nothing upstream is still running."""
+
+
+def after_landing_sensor(
+    name: str, target: dg.AssetSelection, description: str
+) -> dg.AutomationConditionSensorDefinition:
+    """The sensor that evaluates the automation conditions of ``target`` every minute and
+    launches what they ask for; on by default (Dagster's own default sensor is not)."""
+    return dg.AutomationConditionSensorDefinition(
+        name,
+        target=target,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=60,
+        description=description,
+    )

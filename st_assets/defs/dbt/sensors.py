@@ -4,12 +4,11 @@ default, evaluates it and launches the builds."""
 
 import dagster as dg
 
+from st_assets.defs.automation import after_landing_sensor
 from st_assets.defs.names import WAREHOUSE_GROUPS
 
-warehouse_models_automation = dg.AutomationConditionSensorDefinition(
+warehouse_models_automation = after_landing_sensor(
     "warehouse_models_automation",
-    target=dg.AssetSelection.groups(*WAREHOUSE_GROUPS),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-    description="Rebuilds the dbt models whose raw data or upstream models changed.",
+    dg.AssetSelection.groups(*WAREHOUSE_GROUPS),
+    "Rebuilds the dbt models whose raw data or upstream models changed.",
 )

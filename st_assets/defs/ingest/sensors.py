@@ -5,6 +5,7 @@ the assets it reads have landed (``st_assets/defs/automation.py``)."""
 
 import dagster as dg
 
+from st_assets.defs.automation import after_landing_sensor
 from st_assets.defs.ingest import jobs
 from st_assets.defs.ingest.partitions import today_key
 from st_assets.defs.names import ENTITY_KEYS, asset_key
@@ -47,10 +48,8 @@ def change_feed(
     return dg.SensorResult(run_requests=[request], cursor=cursor)
 
 
-ingest_checks_automation = dg.AutomationConditionSensorDefinition(
+ingest_checks_automation = after_landing_sensor(
     "ingest_checks_automation",
-    target=dg.AssetSelection.checks_for_assets(*ENTITY_KEYS),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=60,
-    description="Runs each landing check after the assets it reads have landed.",
+    dg.AssetSelection.checks_for_assets(*ENTITY_KEYS),
+    "Runs each landing check after the assets it reads have landed.",
 )

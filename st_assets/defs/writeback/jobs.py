@@ -31,6 +31,8 @@ def build_write_job(kind: str) -> dg.JobDefinition:
 WRITE_JOBS = {kind: build_write_job(kind) for kind in KINDS}
 """The write job of each request kind (the sensor launches them by kind)."""
 
+# A list, not only the dict: the defs loader collects definitions (and lists of them) found
+# at module level, never the values of a dict.
 write_jobs = list(WRITE_JOBS.values())
 
 

@@ -50,33 +50,24 @@ def affected_assets(kinds: Sequence[str]) -> list[dg.AssetKey]:
     return [asset_key(name) for name in names]
 
 
-def build_writeback_requests_sensor(
-    write_jobs: Sequence[dg.JobDefinition],
-) -> dg.SensorDefinition:
-    """The sensor launching ``write_jobs``."""
-
-    @dg.sensor(
-        name="writeback_requests",
-        jobs=list(write_jobs),
-        minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="One run per pending write request (run key = request id).",
+@dg.sensor(
+    name="writeback_requests",
+    jobs=jobs.write_jobs,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="One run per pending write request (run key = request id).",
+)
+def writeback_requests(
+    context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
+) -> dg.SensorResult:
+    """One run of the write job of its kind per pending request, after the cursor."""
+    after = parse_cursor(context.cursor)
+    pending = writeback_queue.get_queue().pending_after(after, limit=MAX_RUNS_PER_TICK)
+    if not pending:
+        return dg.SensorResult(skip_reason=dg.SkipReason("no pending write requests"))
+    return dg.SensorResult(
+        run_requests=[run_request_for(r) for r in pending], cursor=str(pending[-1].seq)
     )
-    def writeback_requests(
-        context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
-    ) -> dg.SensorResult:
-        after = parse_cursor(context.cursor)
-        pending = writeback_queue.get_queue().pending_after(after, limit=MAX_RUNS_PER_TICK)
-        if not pending:
-            return dg.SensorResult(skip_reason=dg.SkipReason("no pending write requests"))
-        return dg.SensorResult(
-            run_requests=[run_request_for(r) for r in pending], cursor=str(pending[-1].seq)
-        )
-
-    return writeback_requests
-
-
-writeback_requests = build_writeback_requests_sensor(jobs.write_jobs)
 
 
 @dg.sensor(
