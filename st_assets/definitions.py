@@ -18,6 +18,13 @@ from st_assets.defs.ingest.partitions import partitions_from
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Dagster copies a sensor to bind it to the job object it targets and passes its (empty)
+# owners again, which warns that the ``owners`` parameter is in beta; no definition here
+# has owners.
+warnings.filterwarnings(
+    "ignore", r"Parameter `owners` of initializer `(Sensor|Schedule)Definition", dg.BetaWarning
+)
+
 
 @dg.definitions
 def defs() -> dg.Definitions:
