@@ -1,5 +1,5 @@
 """The code location: every definition of the ``st_assets/defs`` tree, loaded by convention
-(``dg.load_from_defs_folder``, the project's ``[tool.dg]`` settings in pyproject.toml).
+(``dg.load_from_defs_folder``; the project's ``[tool.dg]`` settings are in pyproject.toml).
 
 Nothing is built at import: ``defs`` runs when Dagster loads the location, and the
 modules of the tree read ``ST_PARTITIONS_START``, the resources' settings and the dbt
@@ -36,7 +36,6 @@ def load_defs(*folders: str, start_date: str | None = None) -> dg.Definitions:
     """What the location loads from ``folders`` of ``st_assets/defs`` (``"ingest"``,
     ``"dbt"``, ``"resources.py"``...; all of it when none is named), built now. Daily
     partitions start at ``start_date`` when one is given, else at ``ST_PARTITIONS_START``."""
-    tree = dg.ComponentTree.for_project(PROJECT_ROOT)
     with partitions_from(start_date), warnings.catch_warnings():
         # Dagster's own loader reads modules without ``@dg.definitions`` through a function
         # it marks as preview, and warns about itself once per module.
@@ -44,7 +43,9 @@ def load_defs(*folders: str, start_date: str | None = None) -> dg.Definitions:
             "ignore", "Function `load_definitions_from_module", dg.PreviewWarning
         )
         if not folders:
-            return tree.build_defs()
+            return dg.load_from_defs_folder(path_within_project=PROJECT_ROOT)
+        # What load_from_defs_folder does, for some folders of the tree only.
+        tree = dg.ComponentTree.for_project(PROJECT_ROOT)
         return dg.Definitions.merge(*(tree.build_defs(Path(folder)) for folder in folders))
 
 

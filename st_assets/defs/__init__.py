@@ -5,7 +5,7 @@ manifest, the resources), the ``dg.Definitions`` its ``@dg.definitions`` functio
 
 - ``ingest/``: the entity assets, their checks, jobs, schedules and sensors.
 - ``writeback/``: the write jobs, their op, the queue and freshness sensors, auto-invoice.
-- ``dbt/``: the dbt models as assets, the build job.
+- ``dbt/``: the dbt models as assets, the full-build job, their automation sensor.
 - ``automation.py``: declarative automation after landing (the checks and the dbt models).
 - ``resources.py``: the resources, from ``ST_*`` variables.
 - ``names.py``: the names these modules share (asset keys, groups, pools).

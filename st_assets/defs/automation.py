@@ -5,18 +5,19 @@ the dbt models follow by themselves, each through this condition, evaluated by a
 that is on by default:
 
 - ``ingest_checks_automation`` (``ingest/sensors.py``): each ingest check once the assets
-  it reads have landed, in a run of checks only. The ingest jobs leave checks out because, inside a ranged run,
-  Dagster would store each check as planned once per partition (about 24,000 rows for
-  three years) before the run starts; a run of checks alone has no partitions.
+  it reads have landed, in a run of checks only. The ingest jobs leave checks out because,
+  inside a ranged run, Dagster would store each check as planned once per partition
+  (about 19,000 rows for three years) before the run starts; a run of checks alone has no
+  partitions.
 - ``warehouse_models_automation`` (``dbt/sensors.py``): the dbt models whose sources (or
-  upstream models) changed, in one ``dbt build`` of those models under the warehouse lock and the
-  ``warehouse_duckdb`` pool.
+  upstream models) changed, in one ``dbt build`` of those models, under the warehouse
+  lock and in the ``warehouse_duckdb`` pool.
 
 Why ``AFTER_LANDING`` is ``eager()`` without its missing-dependency guard: a model or a
 check reads the whole landing of its entities, so any landed partition, today's or a
 backfilled month, makes it stale; it waits while an upstream run is still landing
-(``~any_deps_in_progress``), so a burst of ingest runs (the 15-minute schedule launches two)
-is followed by one build, not two. ``eager()`` would also wait for every daily partition
+(``~any_deps_in_progress``), so a burst of ingest runs (the 15-minute schedule launches
+two) is usually followed by one build, not two. ``eager()`` would also wait for every daily partition
 since ``ST_PARTITIONS_START`` to exist, which never happens before the whole history is
 backfilled, so that guard is dropped. Unlike ``on_cron``, which waits for every dependency
 to update after a tick, it does not hold the models until the nightly reference sets land.

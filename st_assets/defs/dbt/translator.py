@@ -22,6 +22,7 @@ class ServiceTitanDbtTranslator(DagsterDbtTranslator):
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        """``servicetitan/<entity>`` for a source table, ``<schema>/<model>`` for a model."""
         if dbt_resource_props["resource_type"] == "source":
             if dbt_resource_props["source_name"] != GROUP:
                 raise ValueError(
@@ -35,6 +36,7 @@ class ServiceTitanDbtTranslator(DagsterDbtTranslator):
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        """``warehouse_<schema>`` for a model."""
         schema = dbt_resource_props.get("schema")
         if dbt_resource_props["resource_type"] == "model" and schema in WAREHOUSE_SCHEMAS:
             return warehouse_group(schema)

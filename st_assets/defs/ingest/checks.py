@@ -2,11 +2,10 @@
 invoice arithmetic. They read the Parquet files through an in-memory DuckDB connection and
 never lock the warehouse.
 
-The ingest jobs leave the checks out: inside a ranged run Dagster would store each check
-as planned once per partition (about 24,000 rows for three years) before the run starts.
-Each check runs instead after the assets it reads have landed, on its own
-(``AFTER_LANDING``, evaluated by ``ingest_checks_automation``), and nightly with the others
-(``nightly_checks``). Freshness is not a check: the assets carry a ``FreshnessPolicy``.
+The ingest jobs leave the checks out (``jobs.py`` says why); each check runs after the
+assets it reads have landed, in a run of checks only (``AFTER_LANDING``, evaluated by
+``ingest_checks_automation``), and nightly with the others (``nightly_checks``).
+Freshness is not a check: the assets carry a ``FreshnessPolicy`` (``assets.py``).
 """
 
 import dagster as dg

@@ -1,9 +1,9 @@
 """The ingest jobs, targeted as objects by the schedules, the sensors and the demo.
 
 The ingest jobs select the assets without their checks: inside a ranged run Dagster would
-store each check as planned once per partition (12,000 rows for three years of 11
-entities) before the run could start. The checks run on their own after landing
-(``st_assets/defs/automation.py``) and nightly (``servicetitan_checks``).
+store each check as planned once per partition before the run could start (17 checks on
+partitioned entities: about 19,000 rows for three years). The checks run on their own
+after landing (``st_assets/defs/automation.py``) and nightly (``servicetitan_checks``).
 """
 
 import dagster as dg
