@@ -1,4 +1,5 @@
-"""Small helpers shared by tests: logging in to the sandbox over HTTP and reading pages."""
+"""Small helpers shared by tests: logging in to the sandbox over HTTP, reading pages, and
+reading a landed daily partition back from its month file."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import httpx
 import orjson
 import pyarrow as pa
@@ -122,17 +122,3 @@ def landed_at(warehouse: WarehouseResource, entity: str, day: date) -> datetime 
     except FileNotFoundError:
         return None
     return landed_days(schema.metadata).get(day)
-
-
-def requested(result: dg.EvaluateAutomationConditionsResult) -> set[str]:
-    """The checks (``name@entity``) and assets (``schema/model``) that an evaluation of the
-    automation conditions asked to run."""
-    names = set()
-    for outcome in result.results:
-        if outcome.true_subset.size:
-            key = outcome.key
-            if isinstance(key, dg.AssetCheckKey):
-                names.add(f"{key.name}@{key.asset_key.path[-1]}")
-            else:
-                names.add(key.to_user_string())
-    return names

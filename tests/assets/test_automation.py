@@ -25,8 +25,8 @@ from st_assets.defs.ingest.partitions import today_key
 from st_assets.defs.names import asset_key
 from st_contract.entities import ENTITIES
 from st_sandbox.server import SandboxServer
+from tests.assets.conftest import requested
 from tests.assets.test_assets import _defs, _evaluations, _first_day, _run
-from tests.helpers import requested
 
 HERE = Path(__file__).resolve().parent
 

@@ -24,8 +24,9 @@ from st_assets.defs.names import WAREHOUSE_GROUPS, asset_key
 from st_resources.warehouse import WarehouseResource, warehouse_write_lock
 from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxServer
+from tests.assets.conftest import requested
 from tests.dbt.conftest import DbtWarehouse, landed_and_built
-from tests.helpers import requested, sandbox_dump
+from tests.helpers import sandbox_dump
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> list[dg.AssetCheckEvaluation]:

@@ -16,6 +16,7 @@ import pytest
 from st_contract.entities import ENTITIES_BY_NAME, EntitySpec
 from st_contract.models import Customer
 from st_resources.arrow import arrow_schema, records_to_table
+from st_resources.client import ServiceTitanClient
 from st_resources.days import DayWriter, day_groups, day_range, records_left, split_day, windows_for
 from st_resources.landing import (
     DaysLanded,
@@ -25,9 +26,9 @@ from st_resources.landing import (
     land_concurrently,
     land_days,
 )
+from st_resources.settings import ClientSettings
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.server import SandboxServer
-from tests.assets.conftest import resources_for
 from tests.helpers import read_partition
 
 D0 = date(2026, 1, 1)
@@ -225,22 +226,23 @@ def test_a_writer_gives_up_later_days_and_drops_their_buffered_rows() -> None:
 
 
 def test_windows_of_a_skewed_range_are_split_and_every_record_lands_once(
-    sandbox_factory: Callable[..., SandboxServer], warehouse_dir: Path
+    sandbox_factory: Callable[..., SandboxServer],
+    settings_for: Callable[..., ClientSettings],
+    warehouse_dir: Path,
 ) -> None:
     """Most jobs are recent, so the last of the four windows holds most pages; with a
     latency per page, the threads whose windows are done take its later days over. The
-    warehouse then holds every job of the range exactly once."""
+    warehouse then holds every job of the range exactly once. No Dagster: a client and a
+    warehouse folder."""
     server = sandbox_factory(latency_ms=15)
-    resources = resources_for(server.base_url, warehouse_dir, page_size=10)
-    client = resources["servicetitan"].get_client()  # type: ignore[attr-defined]
-    warehouse = resources["warehouse"]
-    assert isinstance(warehouse, WarehouseResource)
+    warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
     days = day_range(
         (datetime.now(UTC) - timedelta(days=400)).date().isoformat(),
         datetime.now(UTC).date().isoformat(),
     )
-    spec = ENTITIES_BY_NAME["jobs"]
-    landed = land_days(client, warehouse, spec, days, datetime.now(UTC))
+    settings = settings_for(server.base_url, page_size=10, rate_limit=1000)
+    with ServiceTitanClient(settings) as client:
+        landed = land_days(client, warehouse, ENTITIES_BY_NAME["jobs"], days, datetime.now(UTC))
 
     dump = httpx.get(f"{server.base_url}/_sandbox/dump", params={"entity": "jobs"}).content
     cutoff = days[0].isoformat()
