@@ -52,7 +52,7 @@ bench-rate-limit: $(STAMP)
 
 ## make dbt-manifest: parse dbt_models/ into dbt_models/target/manifest.json (the code location loads it)
 dbt-manifest: $(STAMP)
-	$(BIN)/python -m st_assets.dbt.project
+	$(BIN)/python -m st_assets.defs.dbt.project
 
 clean:
 	rm -rf $(ST_WAREHOUSE_DIR) $(DAGSTER_HOME) dbt_models/target dbt_models/logs

@@ -48,7 +48,7 @@ def _point_at(base_url: str, work: Path, rate: float) -> None:
 def _definitions(first_day: str) -> Any:
     import dagster as dg
 
-    from st_assets.ingest.definitions import defs as ingest_defs
+    from st_assets.definitions import ingest_defs
     from st_assets.resources import build_resources
 
     return dg.Definitions.merge(
@@ -153,7 +153,7 @@ def ours_incremental(base_url: str, work: Path, first_day: str, rate: float) -> 
     _point_at(base_url, work, rate)
     import dagster as dg
 
-    from st_assets.ingest.sensors import change_feed
+    from st_assets.defs.ingest.sensors import change_feed
 
     defs = _definitions(first_day)
     cursor_file = work / "sensor_cursor"
@@ -384,7 +384,7 @@ def scan_raw(database: Path) -> dict[str, Any]:
 def dbt_build(work: Path) -> dict[str, Any]:
     """``dbt build`` of ``dbt_models/`` on the warehouse in ``work/warehouse``, as the
     ``dbt`` CLI (parse included: a fresh target folder); peak RSS is dbt's process."""
-    from st_assets.dbt.project import DBT_PROJECT_DIR, dbt_executable
+    from st_assets.defs.dbt.project import DBT_PROJECT_DIR, dbt_executable
 
     warehouse = work / "warehouse"
     scan = scan_raw(warehouse / "warehouse.duckdb")
@@ -456,7 +456,7 @@ def writeback_latency(
     )
     import dagster as dg
 
-    from st_assets.writeback.definitions import defs as writeback_defs
+    from st_assets.definitions import writeback_defs
     from st_resources.writeback.queue import WriteQueueResource
 
     defs = dg.Definitions.merge(_definitions(first_day), writeback_defs())

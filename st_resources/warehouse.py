@@ -5,8 +5,8 @@ views over it.
 ``landing/<entity>/YYYY-MM.parquet``, holding that month's daily partitions: each row
 carries its partition day in a ``modified_date`` column, and the file's key-value metadata
 lists the days landed into it with when each was landed (so a day landed empty is known as
-landed, and its freshness is its own, not the month's). A reference set lands whole, as
-``landing/<entity>/data.parquet``.
+landed with no rows, and each day keeps its own landing time, not its month's). A reference
+set lands whole, as ``landing/<entity>/data.parquet``.
 
 Why months, not a file per day: a three-year backfill of 11 entities is 12k days, and each
 file costs about a millisecond of CPU to encode and publish whatever its size, more than
@@ -26,7 +26,6 @@ import contextlib
 import itertools
 import json
 import os
-import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -295,11 +294,6 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         """The file holding the daily partition ``day`` of an entity (its month's)."""
         return self.landing(entity) / f"{day:%Y-%m}.parquet"
 
-    def write_partition(self, entity: str, day: date, table: pa.Table) -> Path:
-        """Replace one daily partition of an entity; returns the file that holds it."""
-        self.write_partitions(entity, {day: table})
-        return self.month_path(entity, day)
-
     def write_partitions(self, entity: str, parts: Mapping[date, pa.Table]) -> int:
         """Replace several daily partitions of an entity; returns how many were written.
 
@@ -309,7 +303,6 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         naming the day and replaces no day; each rename swaps one whole month, so a reader
         sees every day either old or new. An empty day is recorded as landed with no rows
         (its records moved to another day)."""
-        self._migrate_day_folders(entity)
         return self._write(entity, parts)
 
     def add_rows(self, entity: str, day: date, rows: pa.Table) -> None:
@@ -322,12 +315,11 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         entity: str,
         parts: Mapping[date, pa.Table],
         append: bool = False,
-        landed_at: Mapping[date, datetime] | None = None,
     ) -> int:
         if not parts:
             return 0
         now = datetime.now(UTC)
-        stamps = {day: (landed_at or {}).get(day, now) for day in parts}
+        stamps = dict.fromkeys(parts, now)
         months: dict[date, dict[date, pa.Table]] = {}
         for day in sorted(parts):
             months.setdefault(month_of(day), {})[day] = parts[day]
@@ -364,26 +356,6 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         _publish([_Staged(_write_temp(encode_parquet(table), str(path)), str(path))])
         return path
 
-    def read_partition(self, entity: str, day: date) -> pa.Table | None:
-        """The rows of one daily partition as landed (without ``modified_date``), or None
-        if the day was never landed."""
-        self._migrate_day_folders(entity)
-        month = read_month(self.month_path(entity, day))
-        if month is None or day not in month.landed:
-            return None
-        rows = month.table.filter(pc.equal(month.table[PARTITION_KEY], pa.scalar(day)))
-        return rows.drop_columns([PARTITION_KEY])
-
-    def landed_at(self, entity: str, day: date) -> datetime | None:
-        """When the daily partition ``day`` was last landed (None if never): read from its
-        month file's footer, not from the file's age, which any day of the month renews."""
-        self._migrate_day_folders(entity)
-        try:
-            schema = pq.read_schema(self.month_path(entity, day))
-        except FileNotFoundError:
-            return None
-        return landed_days(schema.metadata).get(day)
-
     def _locks(self) -> Path:
         folder = self.root / "landing" / ".locks"
         folder.mkdir(parents=True, exist_ok=True)
@@ -392,39 +364,6 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def _month_lock(self, entity: str, month: date) -> FileLock:
         """The lock of one month file's writers (a rewrite reads the month first)."""
         return FileLock(str(self._locks() / f"{entity}.{month:%Y-%m}.lock"), timeout=600)
-
-    def _migrate_day_folders(self, entity: str) -> None:
-        """Move a landing of the earlier layout (``modified_date=YYYY-MM-DD/data.parquet``,
-        a file per day) into month files, once, keeping each day's rows and landing time.
-
-        A folder is removed only after its month file holds its day, so an interrupted
-        migration resumes where it stopped and loses nothing."""
-        landing = self.landing(entity)
-        prefix = f"{PARTITION_KEY}="
-        try:
-            if not any(name.startswith(prefix) for name in os.listdir(landing)):
-                return
-        except FileNotFoundError:
-            return
-        with FileLock(str(self._locks() / f"{entity}.migrate.lock"), timeout=600):
-            folders = sorted(p for p in landing.glob(f"{prefix}*") if p.is_dir())
-            by_month: dict[date, list[Path]] = {}
-            for folder in folders:
-                day = date.fromisoformat(folder.name[len(prefix) :])
-                by_month.setdefault(month_of(day), []).append(folder)
-            for group in by_month.values():
-                parts: dict[date, pa.Table] = {}
-                stamps: dict[date, datetime] = {}
-                for folder in group:
-                    day = date.fromisoformat(folder.name[len(prefix) :])
-                    file = folder / "data.parquet"
-                    if file.exists():
-                        parts[day] = pq.read_table(file).replace_schema_metadata(None)
-                        stamps[day] = datetime.fromtimestamp(file.stat().st_mtime, UTC)
-                self._write(entity, parts, landed_at=stamps)
-                for folder in group:
-                    shutil.rmtree(folder)
-            shutil.rmtree(self.root / "landing" / ".schemas", ignore_errors=True)
 
     def glob(self, entity: str) -> str:
         return str(self.landing(entity) / "*.parquet")
@@ -435,7 +374,6 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return f"read_parquet('{self.glob(entity)}', union_by_name = true)"
 
     def _landed(self, entity: str) -> bool:
-        self._migrate_day_folders(entity)
         return any(self.landing(entity).glob("*.parquet"))
 
     def ensure_views(self, specs: tuple[EntitySpec, ...] = ENTITIES) -> list[str]:

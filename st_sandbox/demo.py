@@ -17,12 +17,11 @@ import dagster as dg
 import duckdb
 from pydantic import SecretStr
 
-from st_assets.dbt.definitions import BUILD_JOB
-from st_assets.dbt.definitions import defs as dbt_defs
-from st_assets.dbt.project import dbt_project, prepare_manifest
-from st_assets.ingest.definitions import defs as ingest_defs
-from st_assets.ingest.partitions import today_key
-from st_assets.resources import build_resources
+from st_assets.definitions import load_defs
+from st_assets.defs.dbt.jobs import warehouse_dbt_build
+from st_assets.defs.dbt.project import dbt_project, prepare_manifest
+from st_assets.defs.ingest.jobs import changing_job, checks_job, reference_job
+from st_assets.defs.ingest.partitions import today_key
 from st_contract.entities import ENTITIES
 from st_resources.session import SessionBackend
 from st_resources.settings import SessionSettings
@@ -108,8 +107,7 @@ def print_reports(con: duckdb.DuckDBPyConnection) -> None:
         print(con.cursor().sql(sql))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``st-demo``."""
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="st-demo", description=__doc__)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument(
@@ -119,8 +117,86 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--backend", choices=("session", "v2"), default="session", help="API the project uses"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def demo_runs(first_day: str) -> list[tuple[str, dict[str, str]]]:
+    """The jobs the demo runs, in order, with their tags: the reference sets, one ranged
+    backfill of the partitioned entities from ``first_day`` to today, the checks, dbt."""
+    backfill = {
+        "dagster/asset_partition_range_start": first_day,
+        "dagster/asset_partition_range_end": today_key(),
+    }
+    return [
+        (reference_job.name, {}),
+        (changing_job.name, backfill),
+        (checks_job.name, {}),
+        (warehouse_dbt_build.name, {}),
+    ]
+
+
+def print_checks(job_name: str, result: dg.ExecuteInProcessResult) -> None:
+    """How many asset checks of a run passed, and which did not."""
+    evaluations = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    passed = sum(1 for e in evaluations if e.passed)
+    print(f"Asset checks: {passed} of {len(evaluations)} passed")
+    if job_name == warehouse_dbt_build.name and passed < len(evaluations):
+        print(
+            "  (warnings only: cross-entity tests miss records last modified before "
+            "the window; see dbt_models/README.md)"
+        )
+    for e in evaluations:
+        if not e.passed:
+            outcome = "warned" if e.severity == dg.AssetCheckSeverity.WARN else "failed"
+            print(f"  {outcome}: {e.asset_key.to_user_string()} {e.check_name}")
+
+
+def run_jobs(defs: dg.Definitions, first_day: str, home: Path) -> bool:
+    """Run the demo's jobs in a real instance; False when one (other than the checks) failed."""
+    with dg.DagsterInstance.get() as instance:
+        for job_name, tags in demo_runs(first_day):
+            print(f"Running {job_name}...", flush=True)
+            with contextlib.ExitStack() as stack:
+                if job_name == warehouse_dbt_build.name:
+                    # dbt's own log goes to a file; the summary below says what happened.
+                    log = stack.enter_context((home / "dbt.log").open("w"))
+                    stack.enter_context(contextlib.redirect_stdout(log))
+                    print(f"  dbt log: {home / 'dbt.log'}", file=sys.stderr)
+                result = defs.resolve_job_def(job_name).execute_in_process(
+                    instance=instance, tags=tags, raise_on_error=False, run_config=QUIET
+                )
+            if not result.success and job_name != checks_job.name:
+                print(
+                    f"{job_name} failed; see the Dagster UI (make dev) for the run log",
+                    file=sys.stderr,
+                )
+                return False
+            if job_name in (checks_job.name, warehouse_dbt_build.name):
+                print_checks(job_name, result)
+    return True
+
+
+def print_warehouse(warehouse_dir: Path) -> Path:
+    """The rows of every ``raw`` view and two reports; returns the warehouse file."""
+    database = warehouse_dir / "warehouse.duckdb"
+    print(f"\nWarehouse: {database}  (landing Parquet under {warehouse_dir / 'landing'})")
+    with duckdb.connect(str(database), read_only=True) as con:
+        for (view,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1"
+        ).fetchall():
+            rows = con.execute(f"SELECT count(*) FROM raw.{view}").fetchone()
+            print(f"  raw.{view:26} {rows[0] if rows else 0:>8} rows")
+        print_reports(con)
+    return database
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``st-demo``."""
+    args = _parse(argv)
     warehouse_dir = Path(os.environ.setdefault("ST_WAREHOUSE_DIR", str(Path("data").resolve())))
     warehouse_dir.mkdir(parents=True, exist_ok=True)
     home = ensure_dagster_home()
@@ -138,69 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"Backend: the official v2 API (client credentials) at {sandbox.base_url}")
         first_day = (datetime.now(UTC) - timedelta(days=args.days - 1)).date().isoformat()
-        defs = dg.Definitions.merge(
-            ingest_defs(start_date=first_day),
-            dbt_defs(),
-            dg.Definitions(resources=build_resources()),
-        )
-        with dg.DagsterInstance.get() as instance:
-            runs = [
-                ("servicetitan_reference", {}),
-                (
-                    "servicetitan_changing",
-                    {
-                        "dagster/asset_partition_range_start": first_day,
-                        "dagster/asset_partition_range_end": today_key(),
-                    },
-                ),
-                ("servicetitan_checks", {}),
-                (BUILD_JOB, {}),
-            ]
-            for job_name, tags in runs:
-                print(f"Running {job_name}...", flush=True)
-                with contextlib.ExitStack() as stack:
-                    if job_name == BUILD_JOB:
-                        # dbt's own log goes to a file; the summary below says what happened.
-                        log = stack.enter_context((home / "dbt.log").open("w"))
-                        stack.enter_context(contextlib.redirect_stdout(log))
-                        print(f"  dbt log: {home / 'dbt.log'}", file=sys.stderr)
-                    result = defs.resolve_job_def(job_name).execute_in_process(
-                        instance=instance, tags=tags, raise_on_error=False, run_config=QUIET
-                    )
-                if not result.success and job_name != "servicetitan_checks":
-                    print(
-                        f"{job_name} failed; see the Dagster UI (make dev) for the run log",
-                        file=sys.stderr,
-                    )
-                    return 1
-                if job_name in ("servicetitan_checks", BUILD_JOB):
-                    evaluations = [
-                        e.asset_check_evaluation_data
-                        for e in result.all_events
-                        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-                    ]
-                    passed = sum(1 for e in evaluations if e.passed)
-                    print(f"Asset checks: {passed} of {len(evaluations)} passed")
-                    if job_name == BUILD_JOB and passed < len(evaluations):
-                        print(
-                            "  (warnings only: cross-entity tests miss records last modified before "
-                            "the window; see dbt_models/README.md)"
-                        )
-                    for e in evaluations:
-                        if not e.passed:
-                            outcome = (
-                                "warned" if e.severity == dg.AssetCheckSeverity.WARN else "failed"
-                            )
-                            print(f"  {outcome}: {e.asset_key.to_user_string()} {e.check_name}")
-    database = warehouse_dir / "warehouse.duckdb"
-    print(f"\nWarehouse: {database}  (landing Parquet under {warehouse_dir / 'landing'})")
-    with duckdb.connect(str(database), read_only=True) as con:
-        for (view,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1"
-        ).fetchall():
-            rows = con.execute(f"SELECT count(*) FROM raw.{view}").fetchone()
-            print(f"  raw.{view:26} {rows[0] if rows else 0:>8} rows")
-        print_reports(con)
+        # The code location as Dagster loads it (resources from the environment just set),
+        # with daily partitions from first_day.
+        if not run_jobs(load_defs(start_date=first_day), first_day, home):
+            return 1
+    database = print_warehouse(warehouse_dir)
     print(
         f"\nDone in {time.perf_counter() - started:.0f} s. Try:\n"
         f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{database}', read_only=True)"

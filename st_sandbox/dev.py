@@ -1,5 +1,6 @@
-"""``st-dev`` (``make dev``): the sandbox tenant and ``dagster dev -w workspace.yaml``
-together, with the sandbox's demo credentials in the environment; Ctrl-C stops both."""
+"""``st-dev`` (``make dev``): the sandbox tenant and ``dg dev -w workspace.yaml`` (the
+Dagster UI, the daemon and the code location) together, with the sandbox's demo
+credentials in the environment; Ctrl-C stops both."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ from pathlib import Path
 from st_sandbox.config import SandboxConfig
 from st_sandbox.demo import ensure_dagster_home, sandbox_env
 from st_sandbox.server import SandboxProcess
+
+# ``dg dev`` of this interpreter (``make`` runs without the virtualenv on PATH); the
+# workspace file is the one the tests and a deployment load.
+DG_DEV = [
+    sys.executable,
+    *("-m", "dagster_dg_cli.cli", "dev"),
+    *("-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"),
+]
 
 
 def main() -> int:
@@ -25,21 +34,7 @@ def main() -> int:
         print(
             f"Sandbox tenant at {sandbox.base_url}; Dagster UI at http://127.0.0.1:3000 (Ctrl-C stops both)"
         )
-        dagster = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dagster",
-                "dev",
-                "-w",
-                "workspace.yaml",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                "3000",
-            ],
-            env=env,
-        )
+        dagster = subprocess.Popen(DG_DEV, env=env)
         try:
             return dagster.wait()
         except KeyboardInterrupt:

@@ -1,15 +1,21 @@
-"""Small helpers shared by tests: logging in to the sandbox over HTTP and reading pages."""
+"""Small helpers shared by tests: logging in to the sandbox over HTTP, reading pages, and
+reading a landed daily partition back from its month file."""
 
 from __future__ import annotations
 
 import time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pyotp
 
+from st_resources.warehouse import PARTITION_KEY, WarehouseResource, landed_days, read_month
 from st_sandbox.auth import DEMO_TOTP_SECRET
 from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
 
@@ -95,3 +101,23 @@ def sandbox_dump(base_url: str, entity: str) -> list[dict[str, Any]]:
     """Every record of ``entity`` as the sandbox holds it now (``GET /_sandbox/dump``)."""
     text = httpx.get(f"{base_url}/_sandbox/dump", params={"entity": entity}, timeout=60).content
     return [orjson.loads(line) for line in text.splitlines() if line]
+
+
+def read_partition(warehouse: WarehouseResource, entity: str, day: date) -> pa.Table | None:
+    """The rows of one daily partition as landed (without ``modified_date``), or None if
+    the day was never landed: read from its month file."""
+    month = read_month(warehouse.month_path(entity, day))
+    if month is None or day not in month.landed:
+        return None
+    rows = month.table.filter(pc.equal(month.table[PARTITION_KEY], pa.scalar(day)))
+    return rows.drop_columns([PARTITION_KEY])
+
+
+def landed_at(warehouse: WarehouseResource, entity: str, day: date) -> datetime | None:
+    """When the daily partition ``day`` was last landed (None if never), from its month
+    file's footer."""
+    try:
+        schema = pq.read_schema(warehouse.month_path(entity, day))
+    except FileNotFoundError:
+        return None
+    return landed_days(schema.metadata).get(day)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from pydantic import SecretStr  # noqa: F401  (kept for symmetry with the client tests)
 
@@ -54,3 +55,17 @@ def resources_for(
         ),
         "warehouse": WarehouseResource(warehouse_dir=str(warehouse_dir)),
     }
+
+
+def requested(result: dg.EvaluateAutomationConditionsResult) -> set[str]:
+    """The checks (``name@entity``) and assets (``schema/model``) that an evaluation of the
+    automation conditions asked to run."""
+    names = set()
+    for outcome in result.results:
+        if outcome.true_subset.size:
+            key = outcome.key
+            if isinstance(key, dg.AssetCheckKey):
+                names.add(f"{key.name}@{key.asset_key.path[-1]}")
+            else:
+                names.add(key.to_user_string())
+    return names

@@ -16,13 +16,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from st_assets.ingest.definitions import defs as ingest_defs
-from st_assets.ingest.partitions import day_range, today_key
+from st_assets.definitions import ingest_defs
+from st_assets.defs.ingest.partitions import today_key
 from st_contract.entities import ENTITIES
 from st_resources.arrow import records_to_table
+from st_resources.days import day_range
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import read_route, resources_for
+from tests.helpers import landed_at, read_partition
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -68,7 +70,7 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
         _run(defs, "servicetitan_changing", instance, first, today_key())
         warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
         days = [date.fromisoformat(first) + timedelta(days=i) for i in range(10)]
-        assert all(warehouse.landed_at("jobs", day) is not None for day in days)
+        assert all(landed_at(warehouse, "jobs", day) is not None for day in days)
         # A file per month of the range: one, or two when the range crosses a month.
         months = sorted(p.name for p in (warehouse_dir / "landing" / "jobs").iterdir())
         assert months == sorted({f"{day:%Y-%m}.parquet" for day in days})
@@ -90,7 +92,7 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
         assert materialization is not None
         meta = materialization.asset_materialization.metadata  # type: ignore[union-attr]
         assert meta["run_records"].value == sum(
-            warehouse.read_partition("jobs", day).num_rows  # type: ignore[union-attr]
+            read_partition(warehouse, "jobs", day).num_rows  # type: ignore[union-attr]
             for day in days
         )
         assert meta["run_partitions"].value == len(days)
@@ -111,7 +113,7 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
             "landing",
         ):
             assert key in meta
-        today = warehouse.read_partition("jobs", days[-1])
+        today = read_partition(warehouse, "jobs", days[-1])
         assert meta["records"].value == (today.num_rows if today is not None else 0)
         assert meta["partitions_written"].value == 1
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
@@ -234,7 +236,7 @@ def test_two_processes_materialize_two_partitions_of_one_asset_at_once(
 ) -> None:
     script = """
 import sys, dagster as dg
-from st_assets.ingest.definitions import defs as ingest_defs
+from st_assets.definitions import ingest_defs
 from tests.assets.conftest import resources_for
 from pathlib import Path
 base, warehouse, day, tokens = sys.argv[1:5]
@@ -268,7 +270,7 @@ print("ok" if result.success else "failed")
     # second writer from dropping the first one's day) or not.
     warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
     for day in days:
-        assert warehouse.landed_at("jobs", date.fromisoformat(day)) is not None
+        assert landed_at(warehouse, "jobs", date.fromisoformat(day)) is not None
 
 
 def _land_dump(server: SandboxServer, warehouse_dir: Path) -> WarehouseResource:
@@ -278,7 +280,7 @@ def _land_dump(server: SandboxServer, warehouse_dir: Path) -> WarehouseResource:
     for spec in ENTITIES:
         table = records_to_table(spec.model, _dump(server, spec.name))
         if spec.partitioned:
-            warehouse.write_partition(spec.name, date(2026, 1, 1), table)
+            warehouse.write_partitions(spec.name, {date(2026, 1, 1): table})
         else:
             warehouse.write_whole(spec.name, table)
     warehouse.ensure_views()
@@ -311,8 +313,7 @@ def test_checks_pass_on_sandbox_data_and_fail_on_data_made_wrong(
     defs = _defs(sandbox.base_url, warehouse_dir, "2026-01-01")
     with dg.instance_for_test() as instance:
         clean = _evaluations(_run(defs, "servicetitan_checks", instance))
-        structural = {k: v for k, v in clean.items() if not k.startswith("today_is_fresh")}
-        assert structural and all(structural.values()), [k for k, v in structural.items() if not v]
+        assert clean and all(clean.values()), [k for k, v in clean.items() if not v]
         jobs = warehouse_dir / "landing" / "jobs" / "2026-01.parquet"
         invoices = warehouse_dir / "landing" / "invoices" / "2026-01.parquet"
         if corruption == "duplicate":
@@ -333,18 +334,6 @@ def test_checks_pass_on_sandbox_data_and_fail_on_data_made_wrong(
         assert newly_failing == {broken}
 
 
-def test_freshness_check_fails_without_todays_partition_and_passes_after_it(
-    sandbox: SandboxServer, warehouse_dir: Path
-) -> None:
-    defs = _defs(sandbox.base_url, warehouse_dir, _first_day(3))
-    with dg.instance_for_test() as instance:
-        before = _evaluations(_run(defs, "servicetitan_checks", instance))
-        assert before["today_is_fresh@jobs"] is False
-        _run(defs, "servicetitan_changing", instance, today_key(), today_key())
-        after = _evaluations(_run(defs, "servicetitan_checks", instance))
-        assert after["today_is_fresh@jobs"] is True
-
-
 def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
     sandbox: SandboxServer, warehouse_dir: Path
 ) -> None:
@@ -356,7 +345,7 @@ def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
     today = date.fromisoformat(today_key())
     with dg.instance_for_test() as instance:
         _run(defs, "servicetitan_changing", instance, first, today_key())
-        before = warehouse.read_partition("jobs", today)
+        before = read_partition(warehouse, "jobs", today)
         assert before is not None
         httpx.post(
             f"{sandbox.base_url}/_sandbox/faults",
@@ -379,7 +368,7 @@ def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
             if e.event_type_value == "ASSET_MATERIALIZATION" and e.asset_key is not None
         }
         assert landed == {s.name for s in ENTITIES if s.partitioned} - {"jobs"}
-        assert before.equals(warehouse.read_partition("jobs", today))
+        assert before.equals(read_partition(warehouse, "jobs", today))
 
 
 def test_a_run_that_fails_halfway_keeps_the_partitions_it_landed(
@@ -408,11 +397,11 @@ def test_a_run_that_fails_halfway_keeps_the_partitions_it_landed(
     all_days = day_range(first, today_key())
     assert 0 < len(recorded) < len(all_days)
     for day in all_days:
-        landed_at = warehouse.landed_at("jobs", day)
+        landed = landed_at(warehouse, "jobs", day)
         if day.isoformat() in recorded:
-            assert landed_at is not None and landed_at >= started
+            assert landed is not None and landed >= started
         else:
-            assert landed_at is None
+            assert landed is None
 
 
 def _run_failing(
@@ -422,36 +411,3 @@ def _run_failing(
     return defs.resolve_job_def("servicetitan_changing").execute_in_process(
         instance=instance, tags=tags, raise_on_error=False
     )
-
-
-def test_ingest_runs_leave_the_checks_to_a_run_the_sensor_asks_for_after_them(
-    sandbox: SandboxServer, warehouse_dir: Path
-) -> None:
-    """A ranged run would store every check as planned once per partition before it
-    starts; the ingest jobs leave checks out and ``checks_after_ingest`` runs them after."""
-    first = _first_day(3)
-    defs = _defs(sandbox.base_url, warehouse_dir, first)
-    with dg.instance_for_test() as instance:
-        ingest = _run(defs, "servicetitan_changing", instance, first, today_key())
-        assert not _evaluations(ingest)
-        run = instance.get_run_by_id(ingest.run_id)
-        assert run is not None
-        success = next(
-            e.dagster_event
-            for e in instance.all_logs(run.run_id)
-            if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
-        )
-        sensor = defs.get_sensor_def("checks_after_ingest")
-        request = sensor(
-            dg.build_run_status_sensor_context(
-                sensor_name=sensor.name,
-                dagster_event=success,
-                dagster_instance=instance,
-                dagster_run=run,
-            )
-        )
-        assert isinstance(request, dg.RunRequest)
-        assert request.run_key == f"after-{run.run_id}"
-        assert sensor.job_name == "servicetitan_checks"
-        checks = _evaluations(_run(defs, "servicetitan_checks", instance))
-        assert checks["today_is_fresh@jobs"] is True

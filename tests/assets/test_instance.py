@@ -16,9 +16,9 @@ import dagster as dg
 import httpx
 import pytest
 
-from st_assets.ingest.partitions import today_key
-from st_assets.ingest.schedules import recent_partitions
-from st_assets.ingest.sensors import change_feed
+from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.ingest.schedules import recent_partitions
+from st_assets.defs.ingest.sensors import change_feed
 from st_sandbox.server import SandboxServer, free_port
 from tests.assets.test_assets import _defs
 

@@ -13,7 +13,7 @@ import pytest
 from benchmarks import scenarios  # noqa: F401  (registers the scenarios)
 from benchmarks.floor import backfill_floor
 from benchmarks.harness import PENDING, SCENARIOS, Settings, failure, markdown, run, table
-from st_assets.dbt.project import DBT_PROJECT_DIR
+from st_assets.defs.dbt.project import DBT_PROJECT_DIR
 
 SMALL = Settings(
     customers=300,

@@ -17,11 +17,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from st_assets.dbt.definitions import BUILD_JOB
-from st_assets.dbt.definitions import defs as dbt_defs
-from st_assets.dbt.project import prepare_manifest
-from st_assets.ingest.definitions import defs as ingest_defs
-from st_assets.ingest.partitions import today_key
+from st_assets.definitions import load_defs
+from st_assets.defs.dbt.jobs import warehouse_dbt_build
+from st_assets.defs.dbt.project import prepare_manifest
+from st_assets.defs.ingest.jobs import changing_job, reference_job
+from st_assets.defs.ingest.partitions import today_key
 from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import resources_for
@@ -53,7 +53,7 @@ class DbtWarehouse:
 
     def build_models(self, **kwargs: object) -> dg.ExecuteInProcessResult:
         """``dbt build`` through Dagster (all models, or ``asset_selection``)."""
-        return self.defs.resolve_job_def(BUILD_JOB).execute_in_process(
+        return self.defs.resolve_job_def(warehouse_dbt_build.name).execute_in_process(
             instance=self.instance, raise_on_error=False, **kwargs
         )
 
@@ -72,8 +72,7 @@ def landed_and_built(
     server = SandboxServer(config).start()
     first_day = (datetime.now(UTC) - timedelta(days=history_days + 1)).date().isoformat()
     defs = dg.Definitions.merge(
-        ingest_defs(first_day),
-        dbt_defs(),
+        load_defs("ingest", "dbt", start_date=first_day),
         dg.Definitions(resources=resources_for(server.base_url, root, backend=backend)),
     )
     with (
@@ -85,9 +84,9 @@ def landed_and_built(
         env.setenv("ST_DBT_CROSS_ENTITY_SEVERITY", "error")
         warehouse = DbtWarehouse(server, root, defs, instance, first_day, build=None)  # type: ignore[arg-type]
         try:
-            warehouse.land("servicetitan_reference")
+            warehouse.land(reference_job.name)
             warehouse.land(
-                "servicetitan_changing",
+                changing_job.name,
                 tags={
                     "dagster/asset_partition_range_start": first_day,
                     "dagster/asset_partition_range_end": today_key(),

@@ -17,12 +17,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from st_assets.dbt.assets import check_same_warehouse, require_landed
-from st_assets.ingest.assets import asset_key
-from st_assets.ingest.partitions import today_key
+from st_assets.defs.dbt.assets import check_same_warehouse, require_landed
+from st_assets.defs.ingest.jobs import reference_job
+from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.names import WAREHOUSE_GROUPS, asset_key
 from st_resources.warehouse import WarehouseResource, warehouse_write_lock
 from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxServer
+from tests.assets.conftest import requested
 from tests.dbt.conftest import DbtWarehouse, landed_and_built
 from tests.helpers import sandbox_dump
 
@@ -222,33 +224,29 @@ def test_dbt_refuses_a_relative_or_different_warehouse_dir(
         check_same_warehouse(warehouse)
 
 
-def _evaluate_refresh_sensor(
-    warehouse: DbtWarehouse, run: dg.DagsterRun
-) -> dg.RunRequest | dg.SkipReason:
-    sensor = warehouse.defs.get_sensor_def("warehouse_models_after_ingest")
-    success = next(
-        e.dagster_event
-        for e in warehouse.instance.all_logs(run.run_id)
-        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_SUCCESS"
-    )
-    context = dg.build_run_status_sensor_context(
-        sensor_name=sensor.name,
-        dagster_event=success,
-        dagster_instance=warehouse.instance,
-        dagster_run=run,
-    )
-    return sensor(context)  # type: ignore[no-any-return]
-
-
-def test_the_models_are_rebuilt_after_each_ingest_run_but_not_after_their_own(
+def test_the_models_follow_what_lands_and_not_their_own_build(
     dbt_warehouse: DbtWarehouse,
 ) -> None:
-    runs = {r.job_name: r for r in dbt_warehouse.instance.get_runs()}
-    after_ingest = _evaluate_refresh_sensor(dbt_warehouse, runs["servicetitan_reference"])
-    assert isinstance(after_ingest, dg.RunRequest)
-    assert after_ingest.run_key == f"after-{runs['servicetitan_reference'].run_id}"
-    after_build = _evaluate_refresh_sensor(dbt_warehouse, runs["warehouse_dbt_build"])
-    assert isinstance(after_build, dg.SkipReason)
+    """Landing the business units again asks for the models that read them (and what
+    reads those), not for the other entities' models; once built, nothing is asked for."""
+    defs, instance = dbt_warehouse.defs, dbt_warehouse.instance
+    models = dg.AssetSelection.groups(*WAREHOUSE_GROUPS)
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance, asset_selection=models)
+    dbt_warehouse.land(reference_job.name, asset_selection=[asset_key("business_units")])
+    after = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=models, cursor=first.cursor
+    )
+    wanted = requested(after)
+    assert {"staging/stg_business_units", "reports/rpt_revenue_by_business_unit_daily"} <= wanted
+    assert "staging/stg_jobs" not in wanted
+    build = dbt_warehouse.build_models(
+        asset_selection=[dg.AssetKey.from_user_string(key) for key in wanted]
+    )
+    assert build.success
+    again = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=models, cursor=after.cursor
+    )
+    assert requested(again) == set()
 
 
 def test_dbt_build_waits_for_the_warehouse_write_lock(dbt_warehouse: DbtWarehouse) -> None:

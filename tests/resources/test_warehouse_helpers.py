@@ -46,7 +46,7 @@ def test_landing_connection_of_named_entities_has_only_their_views(tmp_path: Pat
     warehouse = WarehouseResource(warehouse_dir=str(tmp_path))
     for entity in ("customers", "jobs", "invoices"):
         table = pa.table({"id": [1, 2], "modifiedOn": pa.array([None, None], pa.timestamp("us"))})
-        warehouse.write_partition(entity, date(2024, 1, 1), table)
+        warehouse.write_partitions(entity, {date(2024, 1, 1): table})
     tables = "SELECT table_name FROM information_schema.tables ORDER BY 1"
     with warehouse.landing_connection("jobs", "payments") as con:  # payments: not landed
         assert con.execute(tables).fetchall() == [("jobs",)]

@@ -1,13 +1,11 @@
 """The landing's write path and its views: ``write_partitions`` replaces days of their month
 files atomically, keeps the month's other days and names the day that failed; concurrent
 writers of one month lose nothing; the views read an evolved schema by name (old months
-without a new column read as NULL); a landing of the earlier file-per-day layout is moved
-into month files. Real files in a temporary folder."""
+without a new column read as NULL). Real files in a temporary folder."""
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,6 +23,7 @@ from st_resources.warehouse import (
     WarehouseResource,
     split_by_day,
 )
+from tests.helpers import landed_at, read_partition
 
 DAYS = [date(2024, 1, 1) + timedelta(days=i) for i in range(4)]
 
@@ -54,18 +53,18 @@ def test_write_partitions_replaces_days_whole_and_an_emptied_day_reads_empty(
     warehouse = WarehouseResource(warehouse_dir=str(tmp_path))
     first = {day: _rows([i * 10 + 1, i * 10 + 2], day) for i, day in enumerate(DAYS)}
     assert warehouse.write_partitions("jobs", first) == 4
-    landed_first = warehouse.landed_at("jobs", DAYS[2])
+    landed_first = landed_at(warehouse, "jobs", DAYS[2])
     # Day 0 gains a row, day 1 loses its rows (they moved to another day), the rest stay.
     second = {DAYS[0]: _rows([1, 2, 3], DAYS[0]), DAYS[1]: _rows([], DAYS[1])}
     assert warehouse.write_partitions("jobs", second) == 2
     per_day = "SELECT modified_date, count(*) FROM jobs GROUP BY 1 ORDER BY 1"
     assert _counts(warehouse, per_day) == [(DAYS[0], 3), (DAYS[2], 2), (DAYS[3], 2)]
-    emptied = warehouse.read_partition("jobs", DAYS[1])
+    emptied = read_partition(warehouse, "jobs", DAYS[1])
     assert emptied is not None and emptied.num_rows == 0  # landed, with no rows
-    assert warehouse.read_partition("jobs", date(2024, 1, 9)) is None  # never landed
+    assert read_partition(warehouse, "jobs", date(2024, 1, 9)) is None  # never landed
     # Each day keeps its own landing time, not its month file's.
-    assert warehouse.landed_at("jobs", DAYS[2]) == landed_first
-    assert warehouse.landed_at("jobs", DAYS[1]) > landed_first  # type: ignore[operator]
+    assert landed_at(warehouse, "jobs", DAYS[2]) == landed_first
+    assert landed_at(warehouse, "jobs", DAYS[1]) > landed_first  # type: ignore[operator]
     assert [p.name for p in warehouse.landing("jobs").iterdir()] == ["2024-01.parquet"]
     assert _leftovers(warehouse) == []
 
@@ -79,7 +78,7 @@ def test_days_of_two_months_are_written_into_each_months_file(tmp_path: Path) ->
         "2024-02.parquet",
     ]
     for i, day in enumerate(days):
-        rows = warehouse.read_partition("jobs", day)
+        rows = read_partition(warehouse, "jobs", day)
         assert rows is not None and rows["id"].to_pylist() == [i]
         assert PARTITION_KEY not in rows.column_names
 
@@ -112,7 +111,7 @@ def test_concurrent_writers_of_one_month_keep_each_others_days(tmp_path: Path) -
 
     def land(i: int, day: date) -> None:
         start.wait()
-        warehouse.write_partition("jobs", day, _rows([i], day))
+        warehouse.write_partitions("jobs", {day: _rows([i], day)})
 
     threads = [threading.Thread(target=land, args=(i, d)) for i, d in enumerate(days)]
     for thread in threads:
@@ -120,14 +119,14 @@ def test_concurrent_writers_of_one_month_keep_each_others_days(tmp_path: Path) -
     for thread in threads:
         thread.join()
     assert _counts(warehouse, "SELECT count(*) FROM jobs") == [(12,)]
-    assert all(warehouse.landed_at("jobs", day) is not None for day in days)
+    assert all(landed_at(warehouse, "jobs", day) is not None for day in days)
 
 
 def test_add_rows_keeps_the_days_rows_and_adds_the_late_ones(tmp_path: Path) -> None:
     warehouse = WarehouseResource(warehouse_dir=str(tmp_path))
     warehouse.write_partitions("jobs", {day: _rows([i], day) for i, day in enumerate(DAYS)})
     warehouse.add_rows("jobs", DAYS[1], _rows([9], DAYS[1]))
-    rows = warehouse.read_partition("jobs", DAYS[1])
+    rows = read_partition(warehouse, "jobs", DAYS[1])
     assert rows is not None and rows["id"].to_pylist() == [1, 9]
     # The month stays in day order, so filters on modified_date skip row groups.
     assert _counts(warehouse, "SELECT id FROM jobs") == [(0,), (1,), (9,), (2,), (3,)]
@@ -154,35 +153,12 @@ def test_view_over_an_evolved_schema_reads_old_months_with_nulls(tmp_path: Path)
     assert _counts(warehouse, sql.format("jobs")) == [(0, "Low"), (1, None), (2, None), (9, "High")]
 
 
-def test_a_landing_of_day_folders_is_moved_into_month_files(tmp_path: Path) -> None:
-    warehouse = WarehouseResource(warehouse_dir=str(tmp_path))
-    days = [DAYS[0], DAYS[1], date(2024, 2, 1)]
-    for i, day in enumerate(days):  # the earlier layout: a hive folder and a file per day
-        path = warehouse.landing("jobs") / f"modified_date={day}" / "data.parquet"
-        path.parent.mkdir(parents=True)
-        pq.write_table(_rows([i, i + 10], day) if i != 1 else _rows([], day), path)
-        os.utime(path, (1_700_000_000 + i, 1_700_000_000 + i))
-    (warehouse.root / "landing" / ".schemas").mkdir()  # the earlier schema counts
-    assert warehouse.ensure_views() == ["jobs"]
-    assert sorted(p.name for p in warehouse.landing("jobs").iterdir()) == [
-        "2024-01.parquet",
-        "2024-02.parquet",
-    ]
-    assert not (warehouse.root / "landing" / ".schemas").exists()
-    per_day = "SELECT modified_date, count(*) FROM raw.jobs GROUP BY 1 ORDER BY 1"
-    with duckdb.connect(str(warehouse.database_path)) as con:
-        assert con.execute(per_day).fetchall() == [(DAYS[0], 2), (days[2], 2)]
-    emptied = warehouse.read_partition("jobs", DAYS[1])
-    assert emptied is not None and emptied.num_rows == 0
-    # A migrated day keeps when it was landed (its file's time), for the freshness check.
-    assert warehouse.landed_at("jobs", days[2]) == datetime.fromtimestamp(1_700_000_002, UTC)
-
-
 def test_temp_file_of_a_write_in_flight_is_not_read_by_the_views(tmp_path: Path) -> None:
     """Bug: temporary files were named ``.tmp-*.parquet`` and the views' ``*.parquet``
     glob read them, so a reader during a write (or after a crash) saw rows twice."""
     warehouse = WarehouseResource(warehouse_dir=str(tmp_path))
-    month = warehouse.write_partition("jobs", DAYS[0], _rows([1, 2], DAYS[0]))
+    warehouse.write_partitions("jobs", {DAYS[0]: _rows([1, 2], DAYS[0])})
+    month = warehouse.month_path("jobs", DAYS[0])
     in_flight = warehouse_module._temp_path(str(month))
     pq.write_table(pq.read_table(month), in_flight)
     assert _counts(warehouse, "SELECT count(*) FROM jobs") == [(2,)]

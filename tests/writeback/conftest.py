@@ -16,9 +16,8 @@ import dagster as dg
 import httpx
 import pytest
 
-from st_assets.ingest.definitions import defs as ingest_defs
+from st_assets.definitions import ingest_defs, writeback_defs
 from st_assets.resources import build_resources
-from st_assets.writeback.definitions import defs as writeback_defs
 from st_resources.resource import ServiceTitanResource, SessionApiResource
 from st_resources.warehouse import WarehouseResource
 from st_resources.writeback.queue import WriteQueue, WriteQueueResource

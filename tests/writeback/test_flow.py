@@ -14,13 +14,14 @@ import duckdb
 import httpx
 import pytest
 
-from st_assets.ingest.assets import asset_key
-from st_assets.ingest.partitions import today_key
+from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.names import asset_key
 from st_resources.warehouse import WarehouseResource
 from st_resources.writeback.cli import main
 from st_resources.writeback.queue import WriteQueue
 from st_resources.writeback.sender import TransientWriteError, process
 from st_sandbox.server import SandboxServer
+from tests.helpers import read_partition
 from tests.writeback.conftest import (
     Harness,
     api_calls,
@@ -82,8 +83,10 @@ def test_cli_submit_then_a_sensor_tick_and_a_run_change_the_sandbox_once(
     assert fresh.partition_key == today_key()
     assert fresh.asset_selection == [asset_key("appointments"), asset_key("jobs")]
     assert harness.execute(fresh).success
-    day = WarehouseResource(warehouse_dir=str(tmp_path / "warehouse")).read_partition(
-        "appointments", date.fromisoformat(today_key())
+    day = read_partition(
+        WarehouseResource(warehouse_dir=str(tmp_path / "warehouse")),
+        "appointments",
+        date.fromisoformat(today_key()),
     )
     assert day is not None
     landed = day.to_pylist()

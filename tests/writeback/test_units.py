@@ -11,8 +11,8 @@ import dagster as dg
 import pytest
 from pydantic import SecretStr
 
-from st_assets.ingest.assets import asset_key
-from st_assets.writeback.sensors import affected_assets, parse_cursor, run_request_for
+from st_assets.defs.names import asset_key
+from st_assets.defs.writeback.sensors import affected_assets, parse_cursor, run_request_for
 from st_contract.models import Estimate, Job, Location, MembershipSummary, MembershipType
 from st_resources.errors import UnsupportedOperation
 from st_resources.session import SESSION_CAPABILITIES

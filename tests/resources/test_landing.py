@@ -13,26 +13,23 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from st_assets.ingest.landing import (
-    DaysLanded,
-    DayWriter,
-    EntityLanded,
-    Landed,
-    Report,
-    day_groups,
-    land_concurrently,
-    land_days,
-    records_left,
-    split_day,
-    windows_for,
-)
-from st_assets.ingest.partitions import day_range, today_key
 from st_contract.entities import ENTITIES_BY_NAME, EntitySpec
 from st_contract.models import Customer
 from st_resources.arrow import arrow_schema, records_to_table
+from st_resources.days import DayWriter, day_groups, day_range, records_left, split_day, windows_for
+from st_resources.landing import (
+    DaysLanded,
+    EntityLanded,
+    Landed,
+    Report,
+    land_concurrently,
+    land_days,
+)
+from st_resources.session import SessionBackend
+from st_resources.settings import SessionSettings
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.server import SandboxServer
-from tests.assets.conftest import resources_for
+from tests.helpers import read_partition
 
 D0 = date(2026, 1, 1)
 
@@ -229,19 +226,23 @@ def test_a_writer_gives_up_later_days_and_drops_their_buffered_rows() -> None:
 
 
 def test_windows_of_a_skewed_range_are_split_and_every_record_lands_once(
-    sandbox_factory: Callable[..., SandboxServer], warehouse_dir: Path
+    sandbox_factory: Callable[..., SandboxServer],
+    settings_for: Callable[..., SessionSettings],
+    warehouse_dir: Path,
 ) -> None:
     """Most jobs are recent, so the last of the four windows holds most pages; with a
     latency per page, the threads whose windows are done take its later days over. The
-    warehouse then holds every job of the range exactly once."""
+    warehouse then holds every job of the range exactly once. No Dagster: a client and a
+    warehouse folder."""
     server = sandbox_factory(latency_ms=15)
-    resources = resources_for(server.base_url, warehouse_dir, page_size=10)
-    backend = resources["servicetitan"].get_backend()  # type: ignore[attr-defined]
-    warehouse = resources["warehouse"]
-    assert isinstance(warehouse, WarehouseResource)
-    days = day_range((datetime.now(UTC) - timedelta(days=400)).date().isoformat(), today_key())
-    spec = ENTITIES_BY_NAME["jobs"]
-    landed = land_days(backend, warehouse, spec, days, datetime.now(UTC))
+    warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
+    days = day_range(
+        (datetime.now(UTC) - timedelta(days=400)).date().isoformat(),
+        datetime.now(UTC).date().isoformat(),
+    )
+    settings = settings_for(server.base_url, page_size=10, rate_limit=1000)
+    with SessionBackend(settings) as backend:
+        landed = land_days(backend, warehouse, ENTITIES_BY_NAME["jobs"], days, datetime.now(UTC))
 
     dump = httpx.get(f"{server.base_url}/_sandbox/dump", params={"entity": "jobs"}).content
     cutoff = days[0].isoformat()
@@ -252,7 +253,7 @@ def test_windows_of_a_skewed_range_are_split_and_every_record_lands_once(
     )
     landed_ids: Counter[int] = Counter()
     for day in days:
-        table = warehouse.read_partition("jobs", day)
+        table = read_partition(warehouse, "jobs", day)
         if table is not None:
             landed_ids.update(table["id"].to_pylist())
     assert landed_ids == expected and max(landed_ids.values()) == 1

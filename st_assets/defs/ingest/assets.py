@@ -8,15 +8,25 @@ An entity's partitions are recorded when it is landed, by one result for the who
 Dagster then writes their events in batches. A run that fails keeps what it landed: the
 days a failed entity wrote before failing are recorded one by one (their events are not
 batched, which is why this is not done for every day as it lands: 1,096 days x 11
-entities cost minutes of event writes on PostgreSQL)."""
+entities cost minutes of event writes on PostgreSQL).
+
+The six entities the business edits all day carry a ``FreshnessPolicy``: Dagster's
+freshness daemon marks one failing when it has not landed for an hour (the schedule lands
+today's partition every 15 minutes).
+
+The first daily partition is read when the location loads (``servicetitan_entities``)."""
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
 
-from st_assets.ingest.landing import (
+from st_assets.defs.ingest.partitions import daily_partitions, partitions_start
+from st_assets.defs.names import API_POOL, GROUP, asset_key
+from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
+from st_resources.days import day_range
+from st_resources.landing import (
     DaysLanded,
     Land,
     Landed,
@@ -24,20 +34,19 @@ from st_assets.ingest.landing import (
     land_days,
     land_whole,
 )
-from st_assets.ingest.partitions import day_range
-from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
 from st_resources.resource import ServiceTitanResource
 from st_resources.warehouse import WarehouseResource
 
-GROUP = "servicetitan"
 PREVIEW_COLUMNS = 6
 CHANGING = tuple(s for s in ENTITIES if s.partitioned)
 REFERENCE = tuple(s for s in ENTITIES if not s.partitioned)
-
-
-def asset_key(entity: str) -> dg.AssetKey:
-    """The asset key of an entity (also the key of dbt's source table)."""
-    return dg.AssetKey([GROUP, entity])
+# The entities the business edits all day: they are expected to land at least hourly.
+FRESH_HOURLY = frozenset(
+    {"jobs", "appointments", "invoices", "payments", "customers", "memberships"}
+)
+HOURLY = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=1), warn_window=timedelta(minutes=30)
+)
 
 
 def _spec(entity: EntitySpec, how: str, skippable: bool = False) -> dg.AssetSpec:
@@ -49,6 +58,7 @@ def _spec(entity: EntitySpec, how: str, skippable: bool = False) -> dg.AssetSpec
         description=f"{doc} Landed from `GET {entity.path}`. {how}",
         metadata={"entity": entity.name, "api_path": entity.path},
         skippable=skippable,
+        freshness_policy=HOURLY if entity.name in FRESH_HOURLY else None,
     )
 
 
@@ -160,7 +170,7 @@ def build_changing_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=True,
-        pool="servicetitan_api",
+        pool=API_POOL,
     )
     def changing(
         context: dg.AssetExecutionContext,
@@ -189,7 +199,7 @@ def build_reference_assets() -> dg.AssetsDefinition:
         name="servicetitan_reference_entities",
         specs=[_spec(s, "Reference set, landed whole.") for s in REFERENCE],
         can_subset=True,
-        pool="servicetitan_api",
+        pool=API_POOL,
     )
     def reference(
         context: dg.AssetExecutionContext,
@@ -210,3 +220,10 @@ def build_reference_assets() -> dg.AssetsDefinition:
 def build_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """Every entity's asset."""
     return [build_changing_assets(partitions_def), build_reference_assets()]
+
+
+@dg.definitions
+def servicetitan_entities() -> dg.Definitions:
+    """The entity assets, in daily partitions from ``partitions_start()`` (read now, when
+    the location loads)."""
+    return dg.Definitions(assets=build_assets(daily_partitions(partitions_start())))

@@ -1,7 +1,7 @@
 """The dbt project (``dbt_models/``) and its manifest.
 
 Nothing here parses the project at import: ``dbt_project()`` only describes it, and the
-manifest is prepared by ``make dbt-manifest`` (``python -m st_assets.dbt.project``), by
+manifest is prepared by ``make dbt-manifest`` (``python -m st_assets.defs.dbt.project``), by
 ``make demo`` and by the tests' fixture, or by ``dagster dev`` on load.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_models"
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[3] / "dbt_models"
 
 
 def dbt_executable() -> str:
@@ -47,7 +47,7 @@ def prepare_if_dev() -> None:
 
 
 def main() -> int:
-    """``python -m st_assets.dbt.project``: prepare the manifest (``make dbt-manifest``)."""
+    """``python -m st_assets.defs.dbt.project``: prepare the manifest (``make dbt-manifest``)."""
     print(f"dbt manifest: {prepare_manifest()}")
     return 0
 

@@ -6,15 +6,15 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from st_assets.ingest.assets import asset_key
-from st_assets.ingest.partitions import today_key
-from st_assets.writeback.jobs import job_name
-from st_assets.writeback.ops import op_name
+from st_assets.defs.ingest import jobs as ingest_jobs
+from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.names import asset_key
+from st_assets.defs.writeback import jobs
+from st_assets.defs.writeback.ops import op_name
 from st_resources.writeback.queue import WriteQueueResource, WriteRequest
 from st_resources.writeback.sender import AFFECTED_ENTITIES
 
 MAX_RUNS_PER_TICK = 200
-FRESHNESS_JOB = "servicetitan_changing"  # the partitioned ingest job
 
 
 def parse_cursor(cursor: str | None) -> int:
@@ -34,7 +34,7 @@ def run_request_for(request: WriteRequest) -> dg.RunRequest:
     """The run of one write request; its run key is the request id, so it runs once."""
     return dg.RunRequest(
         run_key=request.id,
-        job_name=job_name(request.kind),
+        job_name=jobs.WRITE_JOBS[request.kind].name,
         run_config={"ops": {op_name(request.kind): {"config": {"request_id": request.id}}}},
         tags={
             "writeback/request_id": request.id,
@@ -50,33 +50,29 @@ def affected_assets(kinds: Sequence[str]) -> list[dg.AssetKey]:
     return [asset_key(name) for name in names]
 
 
-def build_writeback_requests_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorDefinition:
-    """The sensor launching the write jobs."""
-
-    @dg.sensor(
-        name="writeback_requests",
-        jobs=list(jobs),
-        minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="One run per pending write request (run key = request id).",
+@dg.sensor(
+    name="writeback_requests",
+    jobs=jobs.write_jobs,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="One run per pending write request (run key = request id).",
+)
+def writeback_requests(
+    context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
+) -> dg.SensorResult:
+    """One run of the write job of its kind per pending request, after the cursor."""
+    after = parse_cursor(context.cursor)
+    pending = writeback_queue.get_queue().pending_after(after, limit=MAX_RUNS_PER_TICK)
+    if not pending:
+        return dg.SensorResult(skip_reason=dg.SkipReason("no pending write requests"))
+    return dg.SensorResult(
+        run_requests=[run_request_for(r) for r in pending], cursor=str(pending[-1].seq)
     )
-    def writeback_requests(
-        context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
-    ) -> dg.SensorResult:
-        after = parse_cursor(context.cursor)
-        pending = writeback_queue.get_queue().pending_after(after, limit=MAX_RUNS_PER_TICK)
-        if not pending:
-            return dg.SensorResult(skip_reason=dg.SkipReason("no pending write requests"))
-        return dg.SensorResult(
-            run_requests=[run_request_for(r) for r in pending], cursor=str(pending[-1].seq)
-        )
-
-    return writeback_requests
 
 
 @dg.sensor(
     name="writeback_freshness",
-    job_name=FRESHNESS_JOB,
+    job=ingest_jobs.changing_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Today's partitions of the entities changed by successful writes.",
@@ -92,7 +88,7 @@ def writeback_freshness(
     last = done[-1][0]
     request = dg.RunRequest(
         run_key=f"writeback-fresh-{last}",
-        job_name=FRESHNESS_JOB,
+        job_name=ingest_jobs.changing_job.name,  # the sensor's job, named for who executes it
         partition_key=today_key(),
         asset_selection=affected_assets([kind for _, kind in done]),
         tags={"writeback/successful_writes": str(len(done))},

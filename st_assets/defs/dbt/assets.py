@@ -1,4 +1,8 @@
-"""``dbt build`` as one multi-asset: every model, with its dbt tests as asset checks."""
+"""``dbt build`` as one multi-asset: every model, with its dbt tests as asset checks.
+
+Built when the code location loads (``dbt_models``), from the manifest that
+``make dbt-manifest`` prepares; never at import.
+"""
 
 import os
 from collections.abc import Iterator
@@ -8,11 +12,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from st_assets.dbt.translator import ServiceTitanDbtTranslator
+from st_assets.defs.dbt.project import dbt_executable, dbt_project, prepare_if_dev
+from st_assets.defs.dbt.translator import ServiceTitanDbtTranslator
+from st_assets.defs.ingest.jobs import changing_job, reference_job
+from st_assets.defs.names import WAREHOUSE_POOL
 from st_contract.entities import ENTITIES
 from st_resources.warehouse import WarehouseResource, warehouse_write_lock
-
-WAREHOUSE_POOL = "warehouse_duckdb"
 
 
 def check_same_warehouse(warehouse: WarehouseResource) -> None:
@@ -37,7 +42,7 @@ def require_landed(warehouse: WarehouseResource) -> None:
     if missing:
         raise dg.Failure(
             f"no landed data for {', '.join(missing)}: materialize the servicetitan assets "
-            "(jobs servicetitan_reference and servicetitan_changing) before the dbt models"
+            f"(jobs {reference_job.name} and {changing_job.name}) before the dbt models"
         )
 
 
@@ -65,3 +70,20 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
             yield from dbt.cli(["build"], context=context).stream()
 
     return warehouse_models
+
+
+@dg.definitions
+def dbt_models() -> dg.Definitions:
+    """The dbt models of ``dbt_models/`` and the ``dbt`` resource; needs the manifest
+    (``make dbt-manifest``), re-parsed first under ``dg dev``."""
+    project = dbt_project()
+    prepare_if_dev()
+    if not project.manifest_path.exists():
+        raise FileNotFoundError(
+            f"dbt manifest not found at {project.manifest_path}: run `make dbt-manifest` "
+            "(python -m st_assets.defs.dbt.project) before loading the code location"
+        )
+    return dg.Definitions(
+        assets=[build_dbt_assets(project)],
+        resources={"dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
+    )

@@ -1,11 +1,14 @@
-"""A sensor on the tenant's change feed: requests today's partition of the entities that
-changed. It reads only events (bounded per tick) and keeps its cursor; it never pages
-through data itself."""
+"""The ingest sensors: ``change_feed`` requests today's partition of the entities that
+changed on the tenant (it reads only events, bounded per tick, and keeps its cursor; it
+never pages through data itself); ``ingest_checks_automation`` runs each landing check after
+the assets it reads have landed (``st_assets/defs/automation.py``)."""
 
 import dagster as dg
 
-from st_assets.ingest.assets import asset_key
-from st_assets.ingest.partitions import today_key
+from st_assets.defs.automation import after_landing_sensor
+from st_assets.defs.ingest import jobs
+from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.names import ENTITY_KEYS, asset_key
 from st_contract.entities import ENTITIES_BY_NAME
 from st_resources.resource import ServiceTitanResource
 
@@ -18,7 +21,7 @@ def entities_in(events: list[dict[str, object]]) -> list[str]:
     return sorted(n for n in names if n in ENTITIES_BY_NAME and ENTITIES_BY_NAME[n].partitioned)
 
 
-@dg.sensor(job_name="servicetitan_changing", minimum_interval_seconds=60)
+@dg.sensor(job=jobs.changing_job, minimum_interval_seconds=60)
 def change_feed(
     context: dg.SensorEvaluationContext, servicetitan: ServiceTitanResource
 ) -> dg.SensorResult:
@@ -50,3 +53,10 @@ def change_feed(
         tags={"servicetitan/events": str(len(seen))},
     )
     return dg.SensorResult(run_requests=[request], cursor=cursor)
+
+
+ingest_checks_automation = after_landing_sensor(
+    "ingest_checks_automation",
+    dg.AssetSelection.checks_for_assets(*ENTITY_KEYS),
+    "Runs each landing check after the assets it reads have landed.",
+)

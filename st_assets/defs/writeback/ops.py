@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 from pydantic import Field
 
+from st_assets.defs.names import API_POOL
 from st_resources.resource import ServiceTitanResource
 from st_resources.writeback.auto_invoice import uninvoiced_jobs
 from st_resources.writeback.queue import FAILED, WriteQueueResource
@@ -17,8 +18,6 @@ WRITE_RETRY = dg.RetryPolicy(
     max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 AUTOMATION_USER = "automation:auto_invoice"
-# Writes share the tenant's request budget with the ingest assets (docs/dagster.prod.yaml).
-API_POOL = "servicetitan_api"
 
 
 class WriteRequestConfig(dg.Config):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from st_assets.writeback.ops import build_write_op, submit_auto_invoices
+from st_assets.defs.writeback.ops import build_write_op, submit_auto_invoices
 from st_resources.writeback.payloads import KINDS
 
 
@@ -28,11 +28,15 @@ def build_write_job(kind: str) -> dg.JobDefinition:
     return write_job
 
 
-def build_write_jobs() -> list[dg.JobDefinition]:
-    """Every write job."""
-    return [build_write_job(kind) for kind in KINDS]
+WRITE_JOBS = {kind: build_write_job(kind) for kind in KINDS}
+"""The write job of each request kind (the sensor launches them by kind)."""
+
+# A list, not only the dict: the defs loader collects definitions (and lists of them) found
+# at module level, never the values of a dict.
+write_jobs = list(WRITE_JOBS.values())
 
 
 @dg.job(description="Queue invoice requests for completed jobs with a sold estimate.")
 def auto_invoice() -> None:
+    """Queue invoice requests for completed jobs with a sold estimate."""
     submit_auto_invoices()

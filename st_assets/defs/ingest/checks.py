@@ -1,16 +1,20 @@
-"""Asset checks over the landing: unique ids per partition, referential integrity,
-invoice arithmetic and the freshness of today's partition. They read the Parquet files
-through an in-memory DuckDB connection and never lock the warehouse."""
+"""Asset checks over the landing: unique ids per partition, referential integrity and
+invoice arithmetic. They read the Parquet files through an in-memory DuckDB connection and
+never lock the warehouse.
 
-from datetime import UTC, datetime, timedelta
+The ingest jobs leave the checks out (``jobs.py`` says why); each check runs after the
+assets it reads have landed, in a run of checks only (``AFTER_LANDING``, evaluated by
+``ingest_checks_automation``), and nightly with the others (``nightly_checks``).
+Freshness is not a check: the assets carry a ``FreshnessPolicy`` (``assets.py``).
+"""
 
 import dagster as dg
 
-from st_assets.ingest.assets import asset_key
+from st_assets.defs.automation import AFTER_LANDING
+from st_assets.defs.names import asset_key
 from st_contract.entities import ENTITIES
 from st_resources.warehouse import WarehouseResource
 
-FRESHNESS = timedelta(hours=1)
 # (child, its reference, parent, parent's id): checked on the newest version of each record.
 REFERENCES = (
     ("jobs", "customerId", "customers", "id"),
@@ -95,84 +99,51 @@ def _result(failures: list[tuple[object, ...]], what: str) -> dg.AssetCheckResul
     )
 
 
-def build_checks() -> list[dg.AssetChecksDefinition]:
-    """Every asset check of the ServiceTitan assets."""
-    checks: list[dg.AssetChecksDefinition] = []
-    for spec in ENTITIES:
-
-        def make_unique(entity: str) -> dg.AssetChecksDefinition:
-            @dg.asset_check(
-                asset=asset_key(entity),
-                name="unique_ids_per_partition",
-                description="No id is landed twice in one partition.",
-            )
-            def unique_ids(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-                return _result(duplicate_ids(warehouse, entity), "id unique within each partition")
-
-            return unique_ids
-
-        checks.append(make_unique(spec.name))
-
-    for child, ref, parent, _ in REFERENCES:
-
-        def make_ref(child: str, ref: str, parent: str) -> dg.AssetChecksDefinition:
-            @dg.asset_check(
-                asset=asset_key(child),
-                name=f"{parent}_exist_for_{ref.replace('.', '_')}",
-                additional_deps=[asset_key(parent)],
-                description=f"Every {child}.{ref} points at an existing {parent[:-1]}.",
-            )
-            def references(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-                return _result(
-                    orphans(warehouse, child, ref, parent), f"{child}.{ref} -> {parent}.id"
-                )
-
-            return references
-
-        checks.append(make_ref(child, ref, parent))
+def unique_ids_check(entity: str) -> dg.AssetChecksDefinition:
+    """No id landed twice in one partition of ``entity``."""
 
     @dg.asset_check(
-        asset=asset_key("invoices"),
-        name="invoice_arithmetic",
-        additional_deps=[asset_key("payments")],
-        description="subTotal − discountTotal + salesTax = total, and balance = total − applied payments.",
+        asset=asset_key(entity),
+        name="unique_ids_per_partition",
+        automation_condition=AFTER_LANDING,
+        description="No id is landed twice in one partition.",
     )
-    def invoice_arithmetic(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-        return _result(bad_invoice_arithmetic(warehouse), "invoice totals and balances add up")
+    def unique_ids(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return _result(duplicate_ids(warehouse, entity), "id unique within each partition")
 
-    checks.append(invoice_arithmetic)
+    return unique_ids
 
-    for spec in ENTITIES:
-        if not spec.partitioned or spec.name not in (
-            "jobs",
-            "appointments",
-            "invoices",
-            "payments",
-            "customers",
-            "memberships",
-        ):
-            continue
 
-        def make_fresh(entity: str) -> dg.AssetChecksDefinition:
-            @dg.asset_check(
-                asset=asset_key(entity),
-                name="today_is_fresh",
-                description=f"Today's partition was landed within {FRESHNESS}.",
-            )
-            def fresh(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-                today = datetime.now(UTC).date()
-                landed_at = warehouse.landed_at(entity, today)
-                if landed_at is None:
-                    return dg.AssetCheckResult(
-                        passed=False, metadata={"reason": f"no partition for {today}"}
-                    )
-                age = datetime.now(UTC) - landed_at
-                return dg.AssetCheckResult(
-                    passed=age <= FRESHNESS,
-                    metadata={"age_minutes": round(age.total_seconds() / 60, 1)},
-                )
+def reference_check(child: str, ref: str, parent: str) -> dg.AssetChecksDefinition:
+    """Every ``child.ref`` points at an existing ``parent``."""
 
-            return fresh
+    @dg.asset_check(
+        asset=asset_key(child),
+        name=f"{parent}_exist_for_{ref.replace('.', '_')}",
+        additional_deps=[asset_key(parent)],
+        automation_condition=AFTER_LANDING,
+        description=f"Every {child}.{ref} points at an existing {parent[:-1]}.",
+    )
+    def references(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return _result(orphans(warehouse, child, ref, parent), f"{child}.{ref} -> {parent}.id")
 
-        checks.append(make_fresh(spec.name))
-    return checks
+    return references
+
+
+@dg.asset_check(
+    asset=asset_key("invoices"),
+    name="invoice_arithmetic",
+    additional_deps=[asset_key("payments")],
+    automation_condition=AFTER_LANDING,
+    description="subTotal − discountTotal + salesTax = total, and balance = total − applied payments.",
+)
+def invoice_arithmetic(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Invoice totals and balances add up."""
+    return _result(bad_invoice_arithmetic(warehouse), "invoice totals and balances add up")
+
+
+servicetitan_checks = [
+    *(unique_ids_check(spec.name) for spec in ENTITIES),
+    *(reference_check(child, ref, parent) for child, ref, parent, _ in REFERENCES),
+]
+"""The checks built per entity and per reference (``invoice_arithmetic`` is defined above)."""
