@@ -26,9 +26,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from st_contract.entities import ENTITIES
 from st_sandbox.activity import ActivityEngine
 from st_sandbox.auth import AuthService, Session, demo_users
+from st_sandbox.clock import to_us
 from st_sandbox.config import SandboxConfig
 from st_sandbox.errors import ApiError
-from st_sandbox.generate import TenantData, generate, to_us
+from st_sandbox.generate import TenantData, generate
 from st_sandbox.limits import FAULT_CODES, FaultInjector, FaultSettings, RateLimiter, TargetedFault
 from st_sandbox.store import CursorError, PageQuery, TenantStore
 from st_sandbox.v2.routes import mount_v2

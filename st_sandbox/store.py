@@ -20,7 +20,8 @@ from typing import Any
 
 import orjson
 
-from st_sandbox.generate import Clock, TenantData, paused_gc, to_us, to_us_from_ts
+from st_sandbox.clock import Clock, to_us, to_us_from_ts
+from st_sandbox.generate import TenantData, paused_gc
 
 Record = dict[str, Any]
 BU_ENTITIES_DIRECT = {

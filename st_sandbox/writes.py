@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from st_sandbox.clock import to_us
 from st_sandbox.errors import ApiError
-from st_sandbox.generate import to_us
 from st_sandbox.money import DiscountInput, LineInput, compute_invoice_totals
 from st_sandbox.store import Record, TenantStore
 

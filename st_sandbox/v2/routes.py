@@ -29,8 +29,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from st_contract.v2_paths import ASSIGNMENTS
+from st_sandbox.clock import to_us
 from st_sandbox.errors import ApiError
-from st_sandbox.generate import to_us
 from st_sandbox.v2.invoices import InvoiceItemUpdate, patch_invoice_items
 from st_sandbox.v2.oauth import DEMO_APPS, AccessToken, OAuthService
 from st_sandbox.v2.shapes import V2_BY_ENTITY, V2_ENDPOINTS, V2Endpoint, shape, where

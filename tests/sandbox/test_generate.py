@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from st_contract.entities import ENTITIES
-from st_sandbox.generate import TenantData, generate, to_us_from_ts
+from st_sandbox.clock import to_us_from_ts
+from st_sandbox.generate import TenantData, generate
 
 ANCHOR = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
