@@ -98,8 +98,8 @@ ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_warm_json_caches_every_records_page_bytes_at_start() -> None:
-    from st_sandbox.app import Tenant
     from st_sandbox.config import SandboxConfig
+    from st_sandbox.tenant import Tenant
 
     cold = Tenant.build(SandboxConfig(customers=50, anchor=ANCHOR))
     warm = Tenant.build(SandboxConfig(customers=50, anchor=ANCHOR, warm_json=True))
