@@ -3,7 +3,7 @@ technicians. The writes go through the session API's dispatch rule
 (``st_sandbox/writes/``), so double booking and status rules are the same on both
 surfaces."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -114,13 +114,19 @@ async def export_assignments(
     )
 
 
-def dispatch_write(
-    tenant: Tenant, appt: dict[str, Any], body: DispatchBody, kind: str
-) -> dict[str, Any]:
-    """Apply a v2 assignment change through the session API's dispatch rule."""
-    tenant.count(f"write v2 {kind}")
-    result = tenant.writes.dispatch(appt["jobId"], body, None)
-    return {k: result.get(k) for k in APPOINTMENT_FIELDS}
+def reassign(
+    tenant: Tenant, body: AssignBody, kind: str, pick: Callable[[list[int]], list[int]]
+) -> Response:
+    """Give the appointment the technicians ``pick`` makes of those it holds, through the
+    session API's dispatch rule; the appointment's official fields."""
+    store = tenant.store
+    with store.lock:
+        appt = appointment_or_404(store, body.jobAppointmentId)
+        held = [a["technicianId"] for a in appt["assignments"] if a["active"]]
+        update = DispatchBody(appointmentId=appt["id"], technicianIds=pick(held))
+        tenant.count(f"write v2 {kind}")
+        result = tenant.writes.dispatch(appt["jobId"], update, None)
+        return json_response({k: result.get(k) for k in APPOINTMENT_FIELDS})
 
 
 # Adds technicians to those the appointment holds (in the order given).
@@ -128,23 +134,17 @@ def dispatch_write(
 async def assign_technicians(
     body: AssignBody, current: DispatchWrite, sandbox: TenantDep
 ) -> Response:
-    store = sandbox.store
-    with store.lock:
-        appt = appointment_or_404(store, body.jobAppointmentId)
-        held = [a["technicianId"] for a in appt["assignments"] if a["active"]]
-        techs = held + [t for t in dict.fromkeys(body.technicianIds) if t not in held]
-        update = DispatchBody(appointmentId=appt["id"], technicianIds=techs)
-        return json_response(dispatch_write(sandbox, appt, update, "assign"))
+    def pick(held: list[int]) -> list[int]:
+        return held + [t for t in dict.fromkeys(body.technicianIds) if t not in held]
+
+    return reassign(sandbox, body, "assign", pick)
 
 
 @router.post(f"{BASE}/appointment-assignments/unassign-technicians")
 async def unassign_technicians(
     body: AssignBody, current: DispatchWrite, sandbox: TenantDep
 ) -> Response:
-    store = sandbox.store
-    with store.lock:
-        appt = appointment_or_404(store, body.jobAppointmentId)
-        held = [a["technicianId"] for a in appt["assignments"] if a["active"]]
-        techs = [t for t in held if t not in set(body.technicianIds)]
-        update = DispatchBody(appointmentId=appt["id"], technicianIds=techs)
-        return json_response(dispatch_write(sandbox, appt, update, "unassign"))
+    def pick(held: list[int]) -> list[int]:
+        return [t for t in held if t not in set(body.technicianIds)]
+
+    return reassign(sandbox, body, "unassign", pick)
