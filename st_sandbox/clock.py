@@ -24,10 +24,16 @@ _DAY_US: dict[str, int] = {}
 
 
 class Clock:
-    """Formats epoch microseconds as API timestamps, caching the date part per day."""
+    """Formats epoch microseconds as API timestamps, caching the date part per day.
 
-    def __init__(self) -> None:
+    A recording clock (``record=True``, the generator's) also keeps every stamp it made
+    with its instant in ``seen``, so the store can index the generated records without
+    parsing their stamps back.
+    """
+
+    def __init__(self, record: bool = False) -> None:
         self._days: dict[int, str] = {}
+        self.seen: dict[str, int] | None = {} if record else None
 
     def fmt(self, us: int) -> str:
         """``YYYY-MM-DDTHH:MM:SS.ffffffZ`` for an epoch-microsecond instant."""
@@ -37,7 +43,10 @@ class Clock:
             date = (EPOCH + timedelta(days=day)).strftime("%Y-%m-%dT")
             self._days[day] = date
         seconds, micro = divmod(rest, US_PER_SECOND)
-        return f"{date}{_HMS[seconds]}.{micro:06d}Z"
+        stamp = f"{date}{_HMS[seconds]}.{micro:06d}Z"
+        if self.seen is not None:
+            self.seen[stamp] = us
+        return stamp
 
 
 def to_us(value: datetime) -> int:

@@ -49,7 +49,7 @@ class TenantStore:
     def _build(self, data: TenantData) -> None:
         self.lock = threading.RLock()
         self.clock = Clock()
-        parsed: dict[str, int] = {}
+        parsed = data.stamp_us
         self.tables: dict[str, Table] = {
             n: Table.build(rows, parsed) for n, rows in data.tables.items()
         }

@@ -32,9 +32,9 @@ class Table:
     def build(cls, rows: list[Record], parsed: dict[str, int] | None = None) -> Table:
         """Index ``rows``; ``parsed`` caches stamp → µs across the tables of one tenant."""
         ids = [r["id"] for r in rows]
-        # Generated records share their timestamp strings (the generator memoizes them), and
-        # related records (a job, its appointments, an invoice and its payment) share
-        # instants, so most stamps are parsed once and then found by their cached hash.
+        # Generated records come with every stamp's instant known (``TenantData.stamp_us``),
+        # and share their stamp strings, so most lookups find a cached hash; the rest are
+        # parsed once and cached for the other tables.
         if parsed is None:
             parsed = {}
         mods = []
