@@ -60,7 +60,7 @@ class JobsBuilder:
             n_jobs = int(rng.expovariate(1 / 2.0))
             if n_jobs > 12:
                 n_jobs = 12
-            self.sales.start_customer(cid)
+            self.sales.start_customer()
             for _ in range(n_jobs):
                 self.job(cid)
         g.tables["jobs"] = self.jobs

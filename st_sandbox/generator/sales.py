@@ -42,8 +42,9 @@ class SalesBuilder:
         self.loc_refs: dict[int, Record] = {}
         self.cust_ref: Record | None = None
 
-    def start_customer(self, cid: int) -> None:
-        """The next jobs are ``cid``'s (its invoices and payments share one reference)."""
+    def start_customer(self) -> None:
+        """The next jobs are another customer's (whose invoices and payments share one
+        ``{id, name}``, made by ``customer_ref``)."""
         self.cust_ref = None
 
     def customer_ref(self, cid: int) -> Record:
