@@ -35,8 +35,8 @@ ANCHOR = datetime(2026, 6, 1, tzinfo=UTC)
 
 def phase_run(customers: int, seed: int) -> dict[str, float]:
     """Generate and index one tenant in this process; wall and CPU seconds of each phase."""
-    from st_sandbox.app import Tenant
     from st_sandbox.generate import generate
+    from st_sandbox.tenant import Tenant
 
     config = SandboxConfig(seed=seed, customers=customers, anchor=ANCHOR)
     wall0, cpu0 = time.perf_counter(), time.process_time()

@@ -12,7 +12,8 @@ from typing import Literal
 
 from st_sandbox.errors import ApiError
 from st_sandbox.store import TenantStore
-from st_sandbox.writes import DispatchBody, InvoiceBody, InvoiceItemBody, WriteService
+from st_sandbox.writes.bodies import DispatchBody, InvoiceBody, InvoiceItemBody
+from st_sandbox.writes.service import WriteService
 
 NEXT_STATUS: dict[str, Literal["Dispatched", "Working", "Done"]] = {
     "Scheduled": "Dispatched",

@@ -37,6 +37,7 @@ class User:
     used_steps: set[int] = field(default_factory=set)
 
     def public(self, all_bus: list[int]) -> dict[str, Any]:
+        """The user as the API shows it (no password; all units if unrestricted)."""
         return {
             "id": self.id,
             "username": self.username,
@@ -58,6 +59,8 @@ def demo_users(hvac_bus: list[int]) -> list[User]:
 
 @dataclass
 class Session:
+    """A logged-in session: its user and its current refresh token."""
+
     id: str
     user: User
     refresh_token: str
@@ -68,6 +71,8 @@ class Session:
 
 @dataclass
 class Challenge:
+    """An MFA challenge waiting for its code."""
+
     id: str
     user: User
     expires: float
@@ -102,6 +107,7 @@ class AuthService:
     # --- login ------------------------------------------------------------------------------
 
     def login(self, username: str, password: str) -> tuple[int, dict[str, Any]]:
+        """(200, session) or (202, MFA challenge); 401 for bad credentials, 423 when locked."""
         with self.lock:
             user = self.users.get(username)
             now = time.time()
@@ -142,6 +148,7 @@ class AuthService:
             }
 
     def send_code(self, challenge_id: str, method: str) -> None:
+        """Send the challenge's SMS or e-mail code (again) to the outbox."""
         with self.lock:
             challenge = self._challenge(challenge_id)
             if method not in ("sms", "email") or method != challenge.user.mfa:
@@ -175,6 +182,8 @@ class AuthService:
         return challenge
 
     def verify_mfa(self, challenge_id: str, method: str, code: str) -> dict[str, Any]:
+        """The session once the challenge's code is right; a 401 (422 for a method the user
+        does not have) otherwise."""
         with self.lock:
             challenge = self._challenge(challenge_id)
             user = challenge.user
@@ -237,6 +246,7 @@ class AuthService:
         }
 
     def refresh(self, refresh_token: str) -> dict[str, Any]:
+        """A new token pair for a live refresh token (reusing a spent one revokes the session)."""
         with self.lock:
             session = self.refresh_index.get(refresh_token)
             if session is None or session.revoked:
@@ -265,6 +275,7 @@ class AuthService:
         session.revoked = True
 
     def logout(self, token: str) -> None:
+        """Revoke the session of ``token``."""
         with self.lock:
             entry = self.tokens.get(token)
             if entry is not None:

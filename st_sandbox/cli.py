@@ -131,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     if args.command == "dump":
-        from st_sandbox.app import Tenant
         from st_sandbox.server import write_dump
+        from st_sandbox.tenant import Tenant
 
         write_dump(Tenant.build(config), args.out)
         print(f"wrote {args.out}")

@@ -75,6 +75,8 @@ class TargetedFault:
 
 @dataclass
 class FaultSettings:
+    """What the fault injector does: random rates, their seed and targeted faults."""
+
     fault_rate: float = 0.0
     drop_rate: float = 0.0
     slow_rate: float = 0.0
@@ -95,11 +97,13 @@ class FaultInjector:
         self.injected = {"error": 0, "drop": 0, "slow": 0}
 
     def configure(self, settings: FaultSettings) -> None:
+        """Replace the settings (and restart the seeded schedule)."""
         with self.lock:
             self.settings = settings
             self.rng = random.Random(settings.seed)
 
     def settings_dict(self) -> dict[str, Any]:
+        """The settings as ``/_sandbox/faults`` and ``/_sandbox/stats`` show them."""
         s = self.settings
         return {
             "faultRate": s.fault_rate,

@@ -17,8 +17,9 @@ import httpx
 import orjson
 import uvicorn
 
-from st_sandbox.app import Tenant, create_app
+from st_sandbox.app import create_app
 from st_sandbox.config import SandboxConfig
+from st_sandbox.tenant import Tenant
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -60,6 +61,7 @@ class _DroppedConnectionFilter(logging.Filter):
     """Injected dropped connections are deliberate: keep their tracebacks out of the log."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """False for the log records of an injected dropped connection."""
         exc = record.exc_info[1] if record.exc_info else None
         return not (isinstance(exc, RuntimeError) and "Content-Length" in str(exc))
 

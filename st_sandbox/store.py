@@ -14,15 +14,14 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import orjson
 
-from st_sandbox.generate import Clock, TenantData, paused_gc, to_us, to_us_from_ts
+from st_sandbox.clock import Clock, to_us
+from st_sandbox.generate import TenantData, paused_gc
+from st_sandbox.table import CursorError, PageQuery, Record, Table
 
-Record = dict[str, Any]
 BU_ENTITIES_DIRECT = {
     "jobs": "businessUnitId",
     "memberships": "businessUnitId",
@@ -40,89 +39,6 @@ CUSTOMER_SCOPED = {
 }
 
 
-class CursorError(ValueError):
-    """A cursor that was forged, altered or reused with other filters."""
-
-
-@dataclass
-class Table:
-    """One entity: records by id, the (modifiedOn µs, id) order and cached JSON."""
-
-    records: dict[int, Record]
-    order: list[tuple[int, int]]
-    mod_us: dict[int, int]
-    json_cache: dict[int, bytes]
-    next_id: int
-
-    @classmethod
-    def build(cls, rows: list[Record], parsed: dict[str, int] | None = None) -> Table:
-        """Index ``rows``; ``parsed`` caches stamp → µs across the tables of one tenant."""
-        ids = [r["id"] for r in rows]
-        # Generated records share their timestamp strings (the generator memoizes them), and
-        # related records (a job, its appointments, an invoice and its payment) share
-        # instants, so most stamps are parsed once and then found by their cached hash.
-        if parsed is None:
-            parsed = {}
-        mods = []
-        for r in rows:
-            stamp = r["modifiedOn"]
-            us = parsed.get(stamp)
-            if us is None:
-                us = parsed[stamp] = to_us_from_ts(stamp)
-            mods.append(us)
-        records = dict(zip(ids, rows, strict=True))
-        top = max(records, default=0)
-        if top < 1 << 32 and min(records, default=0) >= 0:
-            # Sorting packed integers is about twice as fast as sorting tuples.
-            packed = sorted(us << 32 | rid for us, rid in zip(mods, ids, strict=True))
-            order = [(key >> 32, key & 0xFFFFFFFF) for key in packed]
-        else:
-            order = sorted(zip(mods, ids, strict=True))
-        mod_us = dict(zip(ids, mods, strict=True))
-        return cls(records, order, mod_us, {}, top + 1)
-
-    def warm(self) -> None:
-        """Cache every record's JSON now (the first reads would otherwise build it)."""
-        for record_id in self.records:
-            self.json(record_id)
-
-    def json(self, record_id: int) -> bytes:
-        cached = self.json_cache.get(record_id)
-        if cached is None:
-            cached = orjson.dumps(self.records[record_id])
-            self.json_cache[record_id] = cached
-        return cached
-
-
-@dataclass(frozen=True)
-class PageQuery:
-    """What a list request asks for, normalized; part of what the cursor signs."""
-
-    entity: str
-    modified_on_or_after: int | None
-    modified_before: int | None
-    active: str  # "true" | "false" | "any"
-    business_unit_id: int | None
-    ids: tuple[int, ...] | None
-    scope: int | None  # bitmask of the user's business units; None = all
-    extra: str = ""
-
-    def fingerprint(self) -> str:
-        raw = repr(
-            (
-                self.entity,
-                self.modified_on_or_after,
-                self.modified_before,
-                self.active,
-                self.business_unit_id,
-                self.ids,
-                self.scope,
-                self.extra,
-            )
-        )
-        return hashlib.sha256(raw.encode()).hexdigest()[:16]
-
-
 class TenantStore:
     """All tables of one tenant plus its change feed; thread-safe under ``lock``."""
 
@@ -133,7 +49,7 @@ class TenantStore:
     def _build(self, data: TenantData) -> None:
         self.lock = threading.RLock()
         self.clock = Clock()
-        parsed: dict[str, int] = {}
+        parsed = data.stamp_us
         self.tables: dict[str, Table] = {
             n: Table.build(rows, parsed) for n, rows in data.tables.items()
         }
@@ -191,12 +107,14 @@ class TenantStore:
         return datetime.fromtimestamp(self.now_us() / 1_000_000, tz=UTC)
 
     def now_us(self) -> int:
+        """The next strictly increasing instant in epoch µs, never behind the wall clock."""
         with self.lock:
             us = max(int(time.time() * 1_000_000), self._last_us + 1)
             self._last_us = us
             return us
 
     def stamp(self, us: int) -> str:
+        """The API timestamp of epoch µs."""
         return self.clock.fmt(us)
 
     def get(self, entity: str, record_id: int) -> Record | None:
@@ -208,10 +126,12 @@ class TenantStore:
             return orjson.loads(table.json(record_id))  # type: ignore[no-any-return]
 
     def ids(self, entity: str) -> list[int]:
+        """The ids of an entity's records."""
         with self.lock:
             return list(self.tables[entity].records)
 
     def next_id(self, entity: str) -> int:
+        """A fresh id of an entity (or of nested records: ``_assignments``, ``_invoice_items``)."""
         with self.lock:
             if entity in self.sub_ids:
                 self.sub_ids[entity] += 1
@@ -282,6 +202,7 @@ class TenantStore:
     # --- business-unit scoping ------------------------------------------------------------
 
     def add_customer_bu(self, customer_id: int, bu: int) -> None:
+        """Record that the customer has business with unit ``bu`` (for scoping)."""
         bit = 1 << self.bu_index.get(bu, 0)
         self.customer_bus[customer_id] = self.customer_bus.get(customer_id, 0) | bit
 
@@ -324,12 +245,14 @@ class TenantStore:
     # --- pagination -----------------------------------------------------------------------
 
     def encode_cursor(self, query: PageQuery, position: tuple[int, int], as_of: int) -> str:
+        """A signed cursor for the page after ``position`` of ``query``, read as of ``as_of``."""
         payload = orjson.dumps({"p": list(position), "a": as_of, "f": query.fingerprint()})
         body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
         sig = hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()[:24]
         return f"{body}.{sig}"
 
     def decode_cursor(self, query: PageQuery, cursor: str) -> tuple[tuple[int, int], int]:
+        """(position, asOf) of a cursor; ``CursorError`` if forged or for other filters."""
         try:
             body, sig = cursor.rsplit(".", 1)
         except ValueError:
@@ -410,6 +333,7 @@ class TenantStore:
         yield from rows
 
     def events_after(self, after: int, limit: int) -> tuple[list[Record], int]:
+        """Up to ``limit`` events after position ``after``, and how many events there are."""
         with self.lock:
             chunk = self.events[after : after + limit]
             return chunk, len(self.events)

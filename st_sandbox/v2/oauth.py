@@ -55,6 +55,8 @@ DEMO_APPS = (
 
 @dataclass
 class AccessToken:
+    """An issued token: its app, its scopes and when it expires (monotonic seconds)."""
+
     client: AppClient
     scopes: frozenset[str]
     expires: float

@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 
 from st_contract.entities import ENTITIES
-from st_sandbox.generate import TenantData, generate, to_us_from_ts
+from st_sandbox.clock import to_us_from_ts
+from st_sandbox.generate import TenantData, generate
 
 ANCHOR = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -97,8 +98,8 @@ ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_warm_json_caches_every_records_page_bytes_at_start() -> None:
-    from st_sandbox.app import Tenant
     from st_sandbox.config import SandboxConfig
+    from st_sandbox.tenant import Tenant
 
     cold = Tenant.build(SandboxConfig(customers=50, anchor=ANCHOR))
     warm = Tenant.build(SandboxConfig(customers=50, anchor=ANCHOR, warm_json=True))

@@ -43,12 +43,12 @@ def _documented_operations(doc: str) -> set[tuple[str, str]]:
 
 def _documented_v2_operations(doc: str) -> set[tuple[str, str]]:
     """The v2 table: per module, each list endpoint (and its ``export/`` twin unless marked
-    "list only") and each write, under ``/{module}/v2/tenant/{tenant}/``."""
-    table = doc.split("Under `/{module}/v2/tenant/{tenant}/`:", 1)[1].split("\n\n", 2)[1]
+    "list only") and each write, under ``{prefix}/tenant/{tenant}/``."""
+    table = doc.split("Under `{prefix}/tenant/{tenant}/`", 1)[1].split("\n\n", 2)[1]
     ops = set()
     for row in table.splitlines()[2:]:
         module_cell, reads, writes = (cell.strip() for cell in row.strip("|").split("|"))
-        base = f"/{module_cell.strip('`')}/v2/tenant/{{}}/"
+        base = f"{module_cell.strip('`')}/tenant/{{}}/"
         for name, rest in re.findall(r"`([a-z/-]+)`( \(list only\))?", reads):
             ops.add(("GET", base + name))
             if not rest:
