@@ -61,4 +61,3 @@ ENTITIES: tuple[EntitySpec, ...] = (
 )
 
 ENTITIES_BY_NAME: dict[str, EntitySpec] = {spec.name: spec for spec in ENTITIES}
-
