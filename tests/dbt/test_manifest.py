@@ -31,9 +31,14 @@ def test_location_loads_while_dbt_parses(dbt_manifest: Path) -> None:
         for _ in range(2):
             prepare_manifest()
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    def stop_when_done() -> None:
+        for parse in parses:
+            parse.result()
+        stop.set()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
         parses = [pool.submit(parse_twice) for _ in range(2)]
-        pool.submit(lambda: [f.result() for f in parses] and stop.set())
+        pool.submit(stop_when_done)
         while not stop.is_set():
             # What a run's process does on start: read the manifest, build the dbt assets.
             json.loads(dbt_manifest.read_bytes())
