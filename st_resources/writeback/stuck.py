@@ -7,7 +7,9 @@ Why it waits is read from the Dagster instance, by the run tag ``writeback/reque
 - ``no run``: no run was ever created for it (e.g. a queue the sensor's cursor skipped);
 - ``run failed before sending``: its run finished while the request was still ``pending``
   (the code location did not load, the run was canceled before the op started);
-- ``run died``: its run finished while the request was ``running`` (killed mid-send);
+- ``run died``: its run finished while the request was ``running`` (killed mid-send), or
+  is still ``STARTED`` but silent for the whole delay (the default run launcher never
+  notices a killed process);
 - ``run <status>``: a live run exists (queued or started): it is only slow.
 
 The reconciler (``writeback_redrive`` sensor) launches the first three again, with the same
@@ -111,7 +113,27 @@ def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def run_state(instance: dg.DagsterInstance | None, request: WriteRequest) -> tuple[str, str | None]:
+def last_activity(instance: dg.DagsterInstance, run: dg.DagsterRun) -> float:
+    """When the run last wrote an event (or was created): a POSIX timestamp."""
+    records = instance.get_records_for_run(run.run_id, limit=1, ascending=False).records
+    if records:
+        return records[0].event_log_entry.timestamp
+    record = instance.get_run_record_by_id(run.run_id)
+    return record.create_timestamp.timestamp() if record else 0.0
+
+
+def _silent(instance: dg.DagsterInstance, run: dg.DagsterRun, cutoff: datetime) -> bool:
+    # The default run launcher cannot tell that a run's process was killed: the run stays
+    # STARTED. A started run whose op claimed the request (it holds its pool slot, so it
+    # is not waiting) and has written nothing for the whole delay is taken as dead.
+    return run.status == dg.DagsterRunStatus.STARTED and (
+        last_activity(instance, run) <= cutoff.timestamp()
+    )
+
+
+def run_state(
+    instance: dg.DagsterInstance | None, request: WriteRequest, cutoff: datetime
+) -> tuple[str, str | None]:
     """Why ``request`` waits, from its newest run: (reason, that run's id)."""
     if instance is None:
         return NO_RUN_INFORMATION, None
@@ -120,6 +142,8 @@ def run_state(instance: dg.DagsterInstance | None, request: WriteRequest) -> tup
         return NO_RUN, None
     run = runs[0]
     if run.status in LIVE_RUN_STATUSES:
+        if request.status == RUNNING and _silent(instance, run, cutoff):
+            return RUN_DIED, run.run_id
         return f"run {run.status.value.lower()}", run.run_id
     return (FAILED_BEFORE_SENDING if request.status == PENDING else RUN_DIED), run.run_id
 
@@ -145,7 +169,7 @@ def find_stuck(
         count, last = history.get(request.id, (0, request.updated_at))
         if max(last, request.updated_at) > cutoff:
             continue  # re-driven lately: its new run gets the whole delay
-        reason, run_id = run_state(instance, request)
+        reason, run_id = run_state(instance, request, cutoff)
         stuck.append(Stuck(request, reason, run_id, count))
     return stuck
 

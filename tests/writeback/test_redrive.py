@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import dagster as dg
 import pytest
 
 from st_assets.defs.writeback.sensors import run_request_for
@@ -24,14 +25,20 @@ from st_sandbox.server import SandboxServer
 from tests.writeback.conftest import Harness, create_jobs, dump, future_slot
 
 
-def _create_run(harness: Harness, request: WriteRequest, *, failed: bool) -> str:
-    """A run of the request in the instance, as the first sensor would have made it;
-    marked failed before any op ran when ``failed``."""
+def _create_run(
+    harness: Harness,
+    request: WriteRequest,
+    *,
+    failed: bool,
+    status: dg.DagsterRunStatus = dg.DagsterRunStatus.NOT_STARTED,
+) -> str:
+    """A run of the request in the instance, as the first sensor would have made it
+    (``status``); marked failed before any op ran when ``failed``."""
     run_request = run_request_for(request)
     assert run_request.job_name is not None
     job = harness.defs().resolve_job_def(run_request.job_name)
     run = harness.instance.create_run_for_job(
-        job_def=job, run_config=run_request.run_config, tags=run_request.tags
+        job_def=job, run_config=run_request.run_config, tags=run_request.tags, status=status
     )
     if failed:
         harness.instance.report_run_failed(run)
@@ -63,7 +70,7 @@ def test_stuck_requests_are_redriven_and_written_once(
     monkeypatch.setenv("ST_WRITEBACK_REDRIVE_SECONDS", "0")
     harness = harness_factory(server, sqlite_queue_url, user="dispatcher")
     queue = harness.queue
-    jobs = create_jobs(server, 3)
+    jobs = create_jobs(server, 4)
     tech = next(t["id"] for t in dump(server, "technicians") if t["active"])
 
     def dispatch(i: int) -> WriteRequest:
@@ -71,7 +78,7 @@ def test_stuck_requests_are_redriven_and_written_once(
         payload = {"job_id": jobs[i]["id"], "technician_ids": [tech], "start": start, "end": end}
         return queue.submit("dispatch", payload, requested_by="alice").request
 
-    never, failed_early, live = dispatch(0), dispatch(1), dispatch(2)
+    never, failed_early, live, killed = dispatch(0), dispatch(1), dispatch(2), dispatch(3)
     summary = "redrive: booked once"
     died = queue.submit(
         "create_job", _create_job_payload(server, summary), requested_by="alice"
@@ -83,20 +90,25 @@ def test_stuck_requests_are_redriven_and_written_once(
     backend = harness.api().get_backend()
     send(backend, claimed, prepare_body(queue, backend, claimed))
     _create_run(harness, claimed, failed=True)
+    # SIGKILLed after its claim: the default launcher leaves the run STARTED, silent.
+    queue.claim(killed.id)
+    _create_run(harness, killed, failed=False, status=dg.DagsterRunStatus.STARTED)
 
     result = harness.tick("writeback_redrive")
     requests = result.run_requests or []
     assert [r.run_key for r in requests] == [
-        f"{r.id}:redrive:1" for r in (never, failed_early, died)
+        f"{r.id}:redrive:1"
+        for r in (never, failed_early, killed, died)  # by seq
     ]
     assert [r.tags["writeback/redrive_reason"] for r in requests] == [
         NO_RUN,
         FAILED_BEFORE_SENDING,
         RUN_DIED,
+        RUN_DIED,
     ]
     assert all(harness.execute(r).success for r in requests)
 
-    for request in (never, failed_early, died):
+    for request in (never, failed_early, died, killed):
         assert queue.get(request.id).status == "succeeded"
         assert len(queue.audit(request.id)) == 1  # one row per attempt
     assert len([j for j in dump(server, "jobs") if j.get("summary") == summary]) == 1
