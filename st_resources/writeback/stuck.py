@@ -5,11 +5,12 @@ A request is *stuck* when it has been ``pending`` or ``running`` longer than
 Why it waits is read from the Dagster instance, by the run tag ``writeback/request_id``:
 
 - ``no run``: no run was ever created for it (e.g. a queue the sensor's cursor skipped);
-- ``run failed before sending``: its run finished while the request was still ``pending``
+- ``run failed before sending``: its run ended while the request was still ``pending``
   (the code location did not load, the run was canceled before the op started);
-- ``run died``: its run finished while the request was ``running`` (killed mid-send), or
-  is still ``STARTED`` but silent for the whole delay (the default run launcher never
-  notices a killed process);
+- ``run died``: its run ended while the request was ``running`` (killed mid-send).
+
+A run still ``STARTED`` but silent (no event) for the whole delay counts as ended: the
+default run launcher never notices that a run's process was killed.
 - ``run <status>``: a live run exists (queued or started): it is only slow.
 
 The reconciler (``writeback_redrive`` sensor) launches the first three again, with the same
@@ -124,8 +125,9 @@ def last_activity(instance: dg.DagsterInstance, run: dg.DagsterRun) -> float:
 
 def _silent(instance: dg.DagsterInstance, run: dg.DagsterRun, cutoff: datetime) -> bool:
     # The default run launcher cannot tell that a run's process was killed: the run stays
-    # STARTED. A started run whose op claimed the request (it holds its pool slot, so it
-    # is not waiting) and has written nothing for the whole delay is taken as dead.
+    # STARTED. One that has written nothing for the whole delay is taken as dead. Should
+    # it be alive after all (a long wait for a pool slot), the second run is harmless:
+    # the same Idempotency-Key, and a finished request is never sent again.
     return run.status == dg.DagsterRunStatus.STARTED and (
         last_activity(instance, run) <= cutoff.timestamp()
     )
@@ -141,9 +143,7 @@ def run_state(
     if not runs:
         return NO_RUN, None
     run = runs[0]
-    if run.status in LIVE_RUN_STATUSES:
-        if request.status == RUNNING and _silent(instance, run, cutoff):
-            return RUN_DIED, run.run_id
+    if run.status in LIVE_RUN_STATUSES and not _silent(instance, run, cutoff):
         return f"run {run.status.value.lower()}", run.run_id
     return (FAILED_BEFORE_SENDING if request.status == PENDING else RUN_DIED), run.run_id
 
