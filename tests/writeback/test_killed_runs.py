@@ -19,8 +19,9 @@ import dagster as dg
 import httpx
 import pytest
 
+from st_resources.writeback import cli
 from st_resources.writeback.queue import WriteQueue
-from st_resources.writeback.stuck import REQUEST_TAG
+from st_resources.writeback.stuck import FAILED_BEFORE_SENDING, REQUEST_TAG, RUN_DIED
 from st_sandbox.server import SandboxServer
 from tests.writeback.conftest import Harness, dump
 from tests.writeback.test_redrive import _create_job_payload
@@ -74,6 +75,7 @@ def test_a_killed_run_is_redriven_and_writes_once(
     pg_database: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -107,6 +109,11 @@ def test_a_killed_run_is_redriven_and_writes_once(
         child.kill()
         child.wait()
     assert _jobs_named(server, summary) <= 1
+    # The CLI reads why from the instance of DAGSTER_HOME.
+    assert cli.main(["--db-url", queue_url, "list", "--stuck"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    reason = FAILED_BEFORE_SENDING if moment == "before" else RUN_DIED
+    assert line.startswith(request.id) and f": {reason} (run " in line
 
     with dg.DagsterInstance.get() as instance:
         harness = Harness(server, queue_url, instance, tmp_path)
