@@ -5,6 +5,7 @@
     st-writeback submit invoice --job 12 --items items.json --discount 10% --payment card:tok_visa
     st-writeback status <id>
     st-writeback list --status conflict
+    st-writeback list --stuck
     st-writeback audit --export audit.parquet
 
 The queue is ``ST_WRITEBACK_DB_URL`` (or ``--db-url``; default SQLite under
@@ -27,10 +28,13 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
+
 from st_resources.resource import REQUIRED_ENV, backend_from_env, resource_from_env
 from st_resources.writeback.payloads import ANY_TECHNICIAN, Payload, PayloadError
 from st_resources.writeback.preflight import tenant_check
 from st_resources.writeback.queue import STATUSES, WriteQueue, audit_table
+from st_resources.writeback.stuck import find_stuck, redrive_seconds
 
 MAX_ITEMS_FILE_BYTES = 1024 * 1024
 
@@ -179,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--status", choices=STATUSES)
     listing.add_argument("--kind", choices=["create_job", "dispatch", "invoice"])
     listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument(
+        "--stuck",
+        action="store_true",
+        help="requests pending/running longer than ST_WRITEBACK_REDRIVE_SECONDS, with why",
+    )
     audit = sub.add_parser("audit", help="the audit log (JSON lines, or --export Parquet)")
     audit.add_argument("--request", help="one request's rows")
     audit.add_argument("--export", help="write the whole log to this Parquet file")
@@ -200,6 +209,11 @@ def export_audit(queue: WriteQueue, target: Path) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, target)
     return len(rows)
+
+
+def _instance() -> dg.DagsterInstance | None:
+    """The Dagster instance of ``DAGSTER_HOME`` (where the write runs are), if set."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
             print(exc.args[0], file=sys.stderr)
             return 1
         _print({**request.to_json(), "audit": queue.audit(request.id)})
+        return 0
+    if args.command == "list" and args.stuck:
+        for item in find_stuck(queue, _instance(), redrive_seconds()):
+            print(item.describe())
         return 0
     if args.command == "list":
         for request in queue.recent(status=args.status, kind=args.kind, limit=args.limit):

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from st_resources.redact import redact
+from st_resources.writeback.identity import queue_identity
 from st_resources.writeback.payloads import Payload, parse_payload, payload_json
 
 PENDING, RUNNING = "pending", "running"
@@ -249,6 +250,10 @@ class WriteQueue:
 
     def __repr__(self) -> str:
         return f"WriteQueue({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def identity(self) -> str:
+        """This queue's uuid (another database, even at the same URL, has another one)."""
+        return queue_identity(self.engine)
 
     @contextmanager
     def _writing(self, *tables: sa.Table) -> Iterator[sa.Connection]:

@@ -72,9 +72,13 @@ def test_dg_check_defs_and_dg_list_defs_load_the_project(dg_env: dict[str, str])
     assert {"servicetitan_changing", "servicetitan_reference", "servicetitan_checks"} <= {
         j["name"] for j in defs["jobs"]
     }
-    assert {"ingest_checks_automation", "warehouse_models_automation", "change_feed"} <= {
-        s["name"] for s in defs["sensors"]
-    }
+    assert {
+        "ingest_checks_automation",
+        "warehouse_models_automation",
+        "change_feed",
+        "writeback_requests",
+        "writeback_redrive",
+    } <= {s["name"] for s in defs["sensors"]}
     assert {"recent_partitions", "nightly_reference", "nightly_checks"} <= {
         s["name"] for s in defs["schedules"]
     }

@@ -12,7 +12,12 @@ import pytest
 from pydantic import SecretStr
 
 from st_assets.defs.names import asset_key
-from st_assets.defs.writeback.sensors import affected_assets, parse_cursor, run_request_for
+from st_assets.defs.writeback.sensors import (
+    affected_assets,
+    dump_cursor,
+    parse_cursor,
+    run_request_for,
+)
 from st_contract.models import Estimate, Job, Location, MembershipSummary, MembershipType
 from st_resources.errors import UnsupportedOperation
 from st_resources.session import SESSION_CAPABILITIES
@@ -148,15 +153,25 @@ def test_scrub_drops_secret_fields_and_masks_secret_shapes() -> None:
     }
 
 
-@pytest.mark.parametrize(("cursor", "value"), [(None, 0), ("", 0), ("42", 42)])
+@pytest.mark.parametrize(
+    ("cursor", "value"),
+    [
+        (None, 0),
+        ("", 0),
+        ('{"queue": "q1", "seq": 42}', 42),
+        ('{"queue": "q0", "seq": 42}', 0),  # another queue: start over
+        ("42", 0),  # the old plain-number cursor names no queue
+    ],
+)
 def test_parse_cursor(cursor: str | None, value: int) -> None:
-    assert parse_cursor(cursor) == value
+    assert parse_cursor(cursor, "q1") == value
+    assert parse_cursor(dump_cursor("q1", 7), "q1") == 7
 
 
-@pytest.mark.parametrize("cursor", ["abc", "-1"])
+@pytest.mark.parametrize("cursor", ["abc", '{"queue": "q1", "seq": -1}'])
 def test_a_bad_cursor_is_an_error(cursor: str) -> None:
     with pytest.raises(ValueError, match="cursor"):
-        parse_cursor(cursor)
+        parse_cursor(cursor, "q1")
 
 
 def test_the_run_request_of_a_write_request_is_keyed_by_its_id(tmp_path: Any) -> None:

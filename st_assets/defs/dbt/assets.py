@@ -12,7 +12,12 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from st_assets.defs.dbt.project import dbt_executable, dbt_project, prepare_if_dev
+from st_assets.defs.dbt.project import (
+    build_target_path,
+    dbt_executable,
+    dbt_project,
+    prepare_if_dev,
+)
 from st_assets.defs.dbt.translator import ServiceTitanDbtTranslator
 from st_assets.defs.ingest.jobs import changing_job, reference_job
 from st_assets.defs.names import WAREHOUSE_POOL
@@ -67,7 +72,9 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         check_same_warehouse(warehouse)
         require_landed(warehouse)
         with warehouse_write_lock(warehouse.root):
-            yield from dbt.cli(["build"], context=context).stream()
+            # Its own target folder: dbt never rewrites the manifest the location loads.
+            target = build_target_path(project, context.run.run_id)
+            yield from dbt.cli(["build"], context=context, target_path=target).stream()
 
     return warehouse_models
 

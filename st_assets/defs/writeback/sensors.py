@@ -2,6 +2,7 @@
 (it reads the queue only, never the API); ``writeback_freshness`` asks for today's
 partitions of the entities a successful write changed."""
 
+import json
 from collections.abc import Sequence
 
 import dagster as dg
@@ -17,17 +18,28 @@ from st_resources.writeback.sender import AFFECTED_ENTITIES
 MAX_RUNS_PER_TICK = 200
 
 
-def parse_cursor(cursor: str | None) -> int:
-    """The last sequence number a sensor handled (0 before the first tick)."""
+def parse_cursor(cursor: str | None, identity: str) -> int:
+    """The last position a sensor handled in the queue ``identity`` (0 before the first
+    tick). The cursor of another queue (a recreated or switched database) or of the old
+    plain-number format also gives 0: starting over skips nothing, and run keys (request
+    ids) keep a request from being launched twice."""
     if not cursor:
         return 0
     try:
-        value = int(cursor)
+        value = json.loads(cursor)
     except ValueError:
-        raise ValueError(f"sensor cursor {cursor!r} is not a sequence number") from None
-    if value < 0:
-        raise ValueError(f"sensor cursor {cursor!r} is negative")
-    return value
+        raise ValueError(f"sensor cursor {cursor!r} is not JSON") from None
+    if not isinstance(value, dict) or value.get("queue") != identity:
+        return 0
+    position = value.get("seq")
+    if not isinstance(position, int) or position < 0:
+        raise ValueError(f"sensor cursor {cursor!r} has no valid seq")
+    return position
+
+
+def dump_cursor(identity: str, position: int) -> str:
+    """The cursor of a position in the queue ``identity``."""
+    return json.dumps({"queue": identity, "seq": position})
 
 
 def run_request_for(request: WriteRequest) -> dg.RunRequest:
@@ -61,12 +73,19 @@ def writeback_requests(
     context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
 ) -> dg.SensorResult:
     """One run of the write job of its kind per pending request, after the cursor."""
-    after = parse_cursor(context.cursor)
-    pending = writeback_queue.get_queue().pending_after(after, limit=MAX_RUNS_PER_TICK)
+    queue = writeback_queue.get_queue()
+    identity = queue.identity()
+    after = parse_cursor(context.cursor, identity)
+    pending = queue.pending_after(after, limit=MAX_RUNS_PER_TICK)
     if not pending:
-        return dg.SensorResult(skip_reason=dg.SkipReason("no pending write requests"))
+        # Store the identity even when idle, so a later switch is noticed.
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("no pending write requests"),
+            cursor=dump_cursor(identity, after),
+        )
     return dg.SensorResult(
-        run_requests=[run_request_for(r) for r in pending], cursor=str(pending[-1].seq)
+        run_requests=[run_request_for(r) for r in pending],
+        cursor=dump_cursor(identity, pending[-1].seq),
     )
 
 
@@ -81,10 +100,15 @@ def writeback_freshness(
     context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
 ) -> dg.SensorResult:
     """One run of today's partition of the affected assets per batch of successful writes."""
-    after = parse_cursor(context.cursor)
-    done = writeback_queue.get_queue().succeeded_after(after)
+    queue = writeback_queue.get_queue()
+    identity = queue.identity()
+    after = parse_cursor(context.cursor, identity)
+    done = queue.succeeded_after(after)
     if not done:
-        return dg.SensorResult(skip_reason=dg.SkipReason("no new successful writes"))
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason("no new successful writes"),
+            cursor=dump_cursor(identity, after),
+        )
     last = done[-1][0]
     request = dg.RunRequest(
         run_key=f"writeback-fresh-{last}",
@@ -93,4 +117,4 @@ def writeback_freshness(
         asset_selection=affected_assets([kind for _, kind in done]),
         tags={"writeback/successful_writes": str(len(done))},
     )
-    return dg.SensorResult(run_requests=[request], cursor=str(last))
+    return dg.SensorResult(run_requests=[request], cursor=dump_cursor(identity, last))

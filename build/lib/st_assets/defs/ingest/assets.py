@@ -1,0 +1,229 @@
+"""The ServiceTitan entities as assets, one per entity, computed by two multi-assets:
+the entities that change land in daily partitions of ``modifiedOn``; the reference sets
+land whole. Each multi-asset reads its selected entities at once (they share the client's
+rate limit). A range of partitions (a backfill) is one run: ranged, windowed reads
+written a month at a time.
+
+An entity's partitions are recorded when it is landed, by one result for the whole range:
+Dagster then writes their events in batches. A run that fails keeps what it landed: the
+days a failed entity wrote before failing are recorded one by one (their events are not
+batched, which is why this is not done for every day as it lands: 1,096 days x 11
+entities cost minutes of event writes on PostgreSQL).
+
+The six entities the business edits all day carry a ``FreshnessPolicy``: Dagster's
+freshness daemon marks one failing when it has not landed for an hour (the schedule lands
+today's partition every 15 minutes).
+
+The first daily partition is read when the location loads (``servicetitan_entities``)."""
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+
+from st_assets.defs.ingest.partitions import daily_partitions, partitions_start
+from st_assets.defs.names import API_POOL, GROUP, asset_key
+from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
+from st_resources.days import day_range
+from st_resources.landing import (
+    DaysLanded,
+    Land,
+    Landed,
+    land_concurrently,
+    land_days,
+    land_whole,
+)
+from st_resources.resource import ServiceTitanResource
+from st_resources.warehouse import WarehouseResource
+
+PREVIEW_COLUMNS = 6
+CHANGING = tuple(s for s in ENTITIES if s.partitioned)
+REFERENCE = tuple(s for s in ENTITIES if not s.partitioned)
+# The entities the business edits all day: they are expected to land at least hourly.
+FRESH_HOURLY = frozenset(
+    {"jobs", "appointments", "invoices", "payments", "customers", "memberships"}
+)
+HOURLY = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=1), warn_window=timedelta(minutes=30)
+)
+
+
+def _spec(entity: EntitySpec, how: str, skippable: bool = False) -> dg.AssetSpec:
+    doc = entity.model.__doc__.splitlines()[0] if entity.model.__doc__ else entity.name
+    return dg.AssetSpec(
+        asset_key(entity.name),
+        group_name=GROUP,
+        kinds={"servicetitan", "parquet"},
+        description=f"{doc} Landed from `GET {entity.path}`. {how}",
+        metadata={"entity": entity.name, "api_path": entity.path},
+        skippable=skippable,
+        freshness_policy=HOURLY if entity.name in FRESH_HOURLY else None,
+    )
+
+
+def _preview(rows: list[dict[str, Any]]) -> dg.MetadataValue:
+    if not rows:
+        return dg.MetadataValue.md("_no rows_")
+    cols = list(rows[0])[:PREVIEW_COLUMNS]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(row[c])[:40] for c in cols) + " |" for row in rows]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def _summary(spec: EntitySpec, landed: Landed, warehouse: WarehouseResource) -> dict[str, Any]:
+    """What landing an entity did (its materialization's metadata)."""
+    m = landed.metrics
+    return {
+        "records": landed.records,
+        "partitions_written": landed.partitions,
+        "windows": landed.windows,
+        "pages": int(m.get("pages", 0)),
+        "api_calls": int(m.get("calls", 0)),
+        "retries": int(m.get("retries", 0)),
+        "throttled_429": int(m.get("throttled", 0)),
+        "bytes": int(m.get("bytes", 0)),
+        "api_seconds": round(m.get("seconds", 0.0), 3),
+        "preview": _preview(landed.preview),
+        "landing": dg.MetadataValue.path(str(warehouse.landing(spec.name))),
+    }
+
+
+def _recorded(summary: dict[str, Any]) -> dict[str, Any]:
+    """The metadata of an entity's materialization: its summary, or for a range of days
+    only the run's records and partitions, named as the run's. Dagster copies a ranged
+    result's metadata to each partition's event: the full summary, preview included, cost
+    about 2 s of event writes in a three-year backfill (12k events) and told each day the
+    range's totals; the run's log line keeps the rest."""
+    if summary["partitions_written"] <= 1:
+        return summary
+    return {"run_records": summary["records"], "run_partitions": summary["partitions_written"]}
+
+
+def _landed_before_failing(
+    spec: EntitySpec, records: Mapping[date, int], warehouse: WarehouseResource, error: str
+) -> Iterator[dg.AssetMaterialization]:
+    """A materialization per day a failed entity landed, with that day's records."""
+    key = asset_key(spec.name)
+    for day, count in sorted(records.items()):
+        yield dg.AssetMaterialization(
+            asset_key=key,
+            partition=day.isoformat(),
+            description=f"Landed before the rest of the range failed: {error}"[:500],
+            metadata={
+                "records": count,
+                "landing": dg.MetadataValue.path(str(warehouse.month_path(spec.name, day))),
+            },
+        )
+
+
+def _land(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    land: Land,
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    """Land the selected entities at once; each is recorded as soon as it is landed. A
+    failed entity does not stop the others; the days it landed are recorded, and the step
+    fails at the end naming every entity that failed."""
+    specs = [ENTITIES_BY_NAME[key.path[-1]] for key in sorted(context.selected_asset_keys)]
+    days_landed: dict[str, dict[date, int]] = {spec.name: {} for spec in specs}
+    failed: dict[str, BaseException] = {}
+    for item in land_concurrently(specs, land):
+        if isinstance(item, DaysLanded):
+            days_landed[item.spec.name].update(item.records)
+            continue
+        spec, outcome = item.spec, item.outcome
+        # The views read whatever is landed, also what a failed entity landed before failing.
+        warehouse.ensure_views((spec,))
+        if isinstance(outcome, BaseException):
+            context.log.error("%s failed: %s", spec.name, outcome)
+            failed[spec.name] = outcome
+            yield from _landed_before_failing(spec, days_landed[spec.name], warehouse, str(outcome))
+            continue
+        summary = _summary(spec, outcome, warehouse)
+        context.log.info(
+            "%s: %s",
+            spec.name,
+            ", ".join(
+                f"{k} {v}" for k, v in summary.items() if not isinstance(v, dg.MetadataValue)
+            ),
+        )
+        yield dg.MaterializeResult(asset_key=asset_key(spec.name), metadata=_recorded(summary))
+    if failed:
+        first = next(iter(failed.values()))
+        raise dg.Failure(
+            description=f"{len(failed)} of {len(specs)} entities failed to land: "
+            + "; ".join(f"{name}: {error}" for name, error in failed.items())
+            + ". The others were landed and recorded, and so were the partitions the failed "
+            "ones landed before failing; re-run the failed ones.",
+        ) from first
+
+
+def build_changing_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The entities that grow with the business, in daily partitions of ``modifiedOn``."""
+
+    @dg.multi_asset(
+        name="servicetitan_changing_entities",
+        # Skippable: an entity that fails has no result (only the days it landed are
+        # recorded), and the others are still recorded.
+        specs=[_spec(s, "Daily partitions by modifiedOn (UTC).", skippable=True) for s in CHANGING],
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=True,
+        pool=API_POOL,
+    )
+    def changing(
+        context: dg.AssetExecutionContext,
+        servicetitan: ServiceTitanResource,
+        warehouse: WarehouseResource,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+        key_range = context.partition_key_range
+        days = day_range(key_range.start, key_range.end)
+        backend = servicetitan.get_backend()
+        loaded_at = datetime.now(UTC)
+        yield from _land(
+            context,
+            warehouse,
+            lambda spec, report, turn: land_days(
+                backend, warehouse, spec, days, loaded_at, report, turn
+            ),
+        )
+
+    return changing
+
+
+def build_reference_assets() -> dg.AssetsDefinition:
+    """The small reference sets (technicians, business units, pricebook...), landed whole."""
+
+    @dg.multi_asset(
+        name="servicetitan_reference_entities",
+        specs=[_spec(s, "Reference set, landed whole.") for s in REFERENCE],
+        can_subset=True,
+        pool=API_POOL,
+    )
+    def reference(
+        context: dg.AssetExecutionContext,
+        servicetitan: ServiceTitanResource,
+        warehouse: WarehouseResource,
+    ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+        backend = servicetitan.get_backend()
+        loaded_at = datetime.now(UTC)
+        yield from _land(
+            context,
+            warehouse,
+            lambda spec, _report, turn: land_whole(backend, warehouse, spec, loaded_at, turn),
+        )
+
+    return reference
+
+
+def build_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """Every entity's asset."""
+    return [build_changing_assets(partitions_def), build_reference_assets()]
+
+
+@dg.definitions
+def servicetitan_entities() -> dg.Definitions:
+    """The entity assets, in daily partitions from ``partitions_start()`` (read now, when
+    the location loads)."""
+    return dg.Definitions(assets=build_assets(daily_partitions(partitions_start())))

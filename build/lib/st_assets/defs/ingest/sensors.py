@@ -1,0 +1,62 @@
+"""The ingest sensors: ``change_feed`` requests today's partition of the entities that
+changed on the tenant (it reads only events, bounded per tick, and keeps its cursor; it
+never pages through data itself); ``ingest_checks_automation`` runs each landing check after
+the assets it reads have landed (``st_assets/defs/automation.py``)."""
+
+import dagster as dg
+
+from st_assets.defs.automation import after_landing_sensor
+from st_assets.defs.ingest import jobs
+from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.names import ENTITY_KEYS, asset_key
+from st_contract.entities import ENTITIES_BY_NAME
+from st_resources.resource import ServiceTitanResource
+
+MAX_EVENT_BATCHES = 5
+
+
+def entities_in(events: list[dict[str, object]]) -> list[str]:
+    """The partitioned entities named by a batch of events, in a stable order."""
+    names = {str(e["entity"]) for e in events}
+    return sorted(n for n in names if n in ENTITIES_BY_NAME and ENTITIES_BY_NAME[n].partitioned)
+
+
+@dg.sensor(job=jobs.changing_job, minimum_interval_seconds=60)
+def change_feed(
+    context: dg.SensorEvaluationContext, servicetitan: ServiceTitanResource
+) -> dg.SensorResult:
+    """Today's partition of every entity that changed since the last tick."""
+    backend = servicetitan.get_backend()
+    feed = backend.change_feed
+    if feed is None:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(
+                f"the {backend.name} backend has no change feed: the schedules sync it"
+            )
+        )
+    cursor = context.cursor or None
+    seen: list[dict[str, object]] = []
+    for _ in range(MAX_EVENT_BATCHES):
+        batch = feed.changes(cursor, limit=1000)
+        seen += [{"entity": e.entity, "id": e.id} for e in batch.events]
+        cursor = batch.cursor or cursor
+        if not batch.has_more:
+            break
+    changed = entities_in(seen)
+    if not changed:
+        return dg.SensorResult(cursor=cursor, skip_reason=dg.SkipReason("no changes"))
+    key = today_key()
+    request = dg.RunRequest(
+        run_key=f"events-{cursor}",
+        partition_key=key,
+        asset_selection=[asset_key(name) for name in changed],
+        tags={"servicetitan/events": str(len(seen))},
+    )
+    return dg.SensorResult(run_requests=[request], cursor=cursor)
+
+
+ingest_checks_automation = after_landing_sensor(
+    "ingest_checks_automation",
+    dg.AssetSelection.checks_for_assets(*ENTITY_KEYS),
+    "Runs each landing check after the assets it reads have landed.",
+)

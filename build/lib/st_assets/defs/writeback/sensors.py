@@ -1,0 +1,96 @@
+"""Sensors of the write-back: ``writeback_requests`` turns pending queue rows into runs
+(it reads the queue only, never the API); ``writeback_freshness`` asks for today's
+partitions of the entities a successful write changed."""
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from st_assets.defs.ingest import jobs as ingest_jobs
+from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.names import asset_key
+from st_assets.defs.writeback import jobs
+from st_assets.defs.writeback.ops import op_name
+from st_resources.writeback.queue import WriteQueueResource, WriteRequest
+from st_resources.writeback.sender import AFFECTED_ENTITIES
+
+MAX_RUNS_PER_TICK = 200
+
+
+def parse_cursor(cursor: str | None) -> int:
+    """The last sequence number a sensor handled (0 before the first tick)."""
+    if not cursor:
+        return 0
+    try:
+        value = int(cursor)
+    except ValueError:
+        raise ValueError(f"sensor cursor {cursor!r} is not a sequence number") from None
+    if value < 0:
+        raise ValueError(f"sensor cursor {cursor!r} is negative")
+    return value
+
+
+def run_request_for(request: WriteRequest) -> dg.RunRequest:
+    """The run of one write request; its run key is the request id, so it runs once."""
+    return dg.RunRequest(
+        run_key=request.id,
+        job_name=jobs.WRITE_JOBS[request.kind].name,
+        run_config={"ops": {op_name(request.kind): {"config": {"request_id": request.id}}}},
+        tags={
+            "writeback/request_id": request.id,
+            "writeback/kind": request.kind,
+            "writeback/requested_by": request.requested_by,
+        },
+    )
+
+
+def affected_assets(kinds: Sequence[str]) -> list[dg.AssetKey]:
+    """The ingest assets that writes of ``kinds`` change, in a stable order."""
+    names = sorted({e for kind in kinds for e in AFFECTED_ENTITIES[kind]})
+    return [asset_key(name) for name in names]
+
+
+@dg.sensor(
+    name="writeback_requests",
+    jobs=jobs.write_jobs,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="One run per pending write request (run key = request id).",
+)
+def writeback_requests(
+    context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
+) -> dg.SensorResult:
+    """One run of the write job of its kind per pending request, after the cursor."""
+    after = parse_cursor(context.cursor)
+    pending = writeback_queue.get_queue().pending_after(after, limit=MAX_RUNS_PER_TICK)
+    if not pending:
+        return dg.SensorResult(skip_reason=dg.SkipReason("no pending write requests"))
+    return dg.SensorResult(
+        run_requests=[run_request_for(r) for r in pending], cursor=str(pending[-1].seq)
+    )
+
+
+@dg.sensor(
+    name="writeback_freshness",
+    job=ingest_jobs.changing_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Today's partitions of the entities changed by successful writes.",
+)
+def writeback_freshness(
+    context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
+) -> dg.SensorResult:
+    """One run of today's partition of the affected assets per batch of successful writes."""
+    after = parse_cursor(context.cursor)
+    done = writeback_queue.get_queue().succeeded_after(after)
+    if not done:
+        return dg.SensorResult(skip_reason=dg.SkipReason("no new successful writes"))
+    last = done[-1][0]
+    request = dg.RunRequest(
+        run_key=f"writeback-fresh-{last}",
+        job_name=ingest_jobs.changing_job.name,  # the sensor's job, named for who executes it
+        partition_key=today_key(),
+        asset_selection=affected_assets([kind for _, kind in done]),
+        tags={"writeback/successful_writes": str(len(done))},
+    )
+    return dg.SensorResult(run_requests=[request], cursor=str(last))

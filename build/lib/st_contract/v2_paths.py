@@ -1,0 +1,127 @@
+"""Where each entity lives on the official ServiceTitan v2 API.
+
+A module's URL prefix is its spec's ``servers`` path (``/equipmentsystems/v2``,
+``/sales/v2``, ``/telecom``), never the spec's file name; the paths after it are the
+spec's, with ``{tenant}`` filled in. The v2 backend reads through this table and the
+sandbox's v2 surface serves it, so the two cannot disagree, and a test checks every
+path against the official specs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class V2Path:
+    """``{prefix}/tenant/{tenant}/{path}``, and ``.../export/{export}`` where the official
+    API has an export (None where it has none)."""
+
+    prefix: str
+    path: str
+    export: str | None
+
+    @property
+    def module(self) -> str:
+        """The module's name in the URL and in its OAuth scopes (``tn.{module}:r``)."""
+        return self.prefix.strip("/").split("/")[0]
+
+    def url(self, tenant_id: int | str, path: str | None = None) -> str:
+        """The tenant's URL of ``path`` in this module (default: the list path)."""
+        return tenant_path(tenant_id, self.prefix, self.path if path is None else path)
+
+    def export_url(self, tenant_id: int | str) -> str:
+        """The tenant's export URL; a clear error where the official API has none."""
+        if self.export is None:
+            raise ValueError(f"{self.prefix}/{self.path} has no export endpoint")
+        return tenant_path(tenant_id, self.prefix, f"export/{self.export}")
+
+
+CRM = "/crm/v2"
+SETTINGS = "/settings/v2"
+JPM = "/jpm/v2"
+DISPATCH = "/dispatch/v2"
+ACCOUNTING = "/accounting/v2"
+MEMBERSHIPS = "/memberships/v2"
+EQUIPMENT_SYSTEMS = "/equipmentsystems/v2"
+PRICEBOOK = "/pricebook/v2"
+SALES = "/sales/v2"
+
+V2_PATHS: dict[str, V2Path] = {
+    "customers": V2Path(CRM, "customers", "customers"),
+    "locations": V2Path(CRM, "locations", "locations"),
+    # The sandbox's contacts are the customers' contact methods (phone, e-mail).
+    "contacts": V2Path(CRM, "customers/contacts", "customers/contacts"),
+    "business_units": V2Path(SETTINGS, "business-units", "business-units"),
+    "technicians": V2Path(SETTINGS, "technicians", "technicians"),
+    "job_types": V2Path(JPM, "job-types", None),
+    "jobs": V2Path(JPM, "jobs", "jobs"),
+    "appointments": V2Path(JPM, "appointments", "appointments"),
+    "tax_zones": V2Path(ACCOUNTING, "tax-zones", None),
+    "invoices": V2Path(ACCOUNTING, "invoices", "invoices"),
+    "payments": V2Path(ACCOUNTING, "payments", "payments"),
+    "membership_types": V2Path(MEMBERSHIPS, "membership-types", "membership-types"),
+    "memberships": V2Path(MEMBERSHIPS, "memberships", "memberships"),
+    "recurring_service_events": V2Path(
+        MEMBERSHIPS, "recurring-service-events", "recurring-service-events"
+    ),
+    "installed_equipment": V2Path(EQUIPMENT_SYSTEMS, "installed-equipment", "installed-equipment"),
+    "pricebook_categories": V2Path(PRICEBOOK, "categories", "categories"),
+    "pricebook_services": V2Path(PRICEBOOK, "services", "services"),
+    "pricebook_materials": V2Path(PRICEBOOK, "materials", "materials"),
+    "pricebook_equipment": V2Path(PRICEBOOK, "equipment", "equipment"),
+    "estimates": V2Path(SALES, "estimates", "estimates"),
+}
+# Dispatch's appointment assignments: nested in each appointment by the session API.
+ASSIGNMENTS = V2Path(DISPATCH, "appointment-assignments", "appointment-assignments")
+
+
+@dataclass(frozen=True)
+class V2Operation:
+    """One official operation: ``method {prefix}/tenant/{tenant}/{path}``, where ``path``
+    is the spec's template (``appointments/{id}/reschedule``)."""
+
+    method: str
+    prefix: str
+    path: str
+
+    def url(self, tenant_id: int | str, **values: object) -> str:
+        """The tenant's URL with the template's ``{placeholders}`` filled in."""
+        return tenant_path(tenant_id, self.prefix, self.path.format(**values))
+
+
+# The official write operations the v2 backend sends.
+RESCHEDULE = V2Operation("PATCH", JPM, "appointments/{id}/reschedule")
+ASSIGN_TECHNICIANS = V2Operation("POST", DISPATCH, "appointment-assignments/assign-technicians")
+UNASSIGN_TECHNICIANS = V2Operation("POST", DISPATCH, "appointment-assignments/unassign-technicians")
+INVOICE_ITEMS = V2Operation("PATCH", ACCOUNTING, "invoices/{id}/items")
+WRITES: tuple[V2Operation, ...] = (
+    RESCHEDULE,
+    ASSIGN_TECHNICIANS,
+    UNASSIGN_TECHNICIANS,
+    INVOICE_ITEMS,
+)
+
+
+def reads() -> tuple[V2Operation, ...]:
+    """Every official read the v2 backend can send: each entity's list and export."""
+    found: list[V2Operation] = []
+    for where in (*V2_PATHS.values(), ASSIGNMENTS):
+        found.append(V2Operation("GET", where.prefix, where.path))
+        if where.export is not None:
+            found.append(V2Operation("GET", where.prefix, f"export/{where.export}"))
+    return tuple(found)
+
+
+def operations() -> tuple[V2Operation, ...]:
+    """Every official operation the product calls (a test checks each against the specs)."""
+    return (*reads(), *WRITES)
+
+
+# Every module prefix the product calls, for the sandbox's scopes.
+MODULE_PREFIXES: tuple[str, ...] = tuple(dict.fromkeys(op.prefix for op in operations()))
+
+
+def tenant_path(tenant_id: int | str, prefix: str, path: str) -> str:
+    """The API path of ``path`` under a module's ``prefix`` (``/crm/v2``) for one tenant."""
+    return f"{prefix}/tenant/{tenant_id}/{path}"

@@ -1,0 +1,96 @@
+"""Settings of the backends, independent of Dagster (the resources map their ``dg.EnvVar``
+fields onto these). Secrets are ``SecretStr``: never printed.
+
+``TransportSettings`` are what every backend's transport needs (rate limit, retries,
+timeouts, page size); ``SessionSettings`` and ``V2Settings`` add how each logs in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+HOSTS = {
+    "production": ("https://auth.servicetitan.io", "https://api.servicetitan.io"),
+    "integration": (
+        "https://auth-integration.servicetitan.io",
+        "https://api-integration.servicetitan.io",
+    ),
+}
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("URLs must start with http:// or https://, e.g. http://127.0.0.1:8765")
+    return value.rstrip("/")
+
+
+class TransportSettings(BaseModel):
+    """Rate limit, retries, timeouts and page size: the same for every backend."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_limit: float = Field(default=60.0, gt=0, le=10_000)
+    rate_limit_share: int = Field(
+        default=1, ge=1, le=1000, description="Processes sharing the tenant's budget"
+    )
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    max_attempts: int = Field(default=6, ge=1, le=50)
+    max_retry_seconds: float = Field(default=120.0, gt=0, le=3600)
+    page_size: int = Field(default=1000, ge=1, le=5000)
+
+    @property
+    def limiter_rate(self) -> float:
+        """Requests per second this process allows itself: its share of ``rate_limit``
+        (processes that run at once each take ``1 / rate_limit_share`` of the budget)."""
+        return self.rate_limit / self.rate_limit_share
+
+
+class SessionSettings(TransportSettings):
+    """How to reach and log in to one tenant through its session API."""
+
+    base_url: str = Field(description="The tenant's session API, e.g. https://tenant.example")
+    username: str = Field(min_length=1)
+    password: SecretStr
+    mfa_method: Literal["totp", "sms", "email", "none"] = "totp"
+    totp_secret: SecretStr | None = None
+    mfa_code_command: str | None = Field(
+        default=None, description="Shell command that prints the SMS/e-mail code"
+    )
+    token_cache_dir: Path | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
+
+
+class V2Settings(TransportSettings):
+    """How to reach one tenant through ServiceTitan's official v2 API (client credentials
+    and the app key)."""
+
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    app_key: SecretStr
+    tenant_id: int = Field(ge=1)
+    environment: Literal["production", "integration"] = "production"
+    auth_url: str | None = Field(default=None, description="Overrides the environment's host")
+    api_url: str | None = Field(default=None, description="Overrides the environment's host")
+    state_dir: Path | None = Field(default=None, description="Export continuation state")
+
+    @field_validator("auth_url", "api_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else None
+
+    @property
+    def auth_base(self) -> str:
+        """The OAuth host (``/connect/token``)."""
+        return self.auth_url or HOSTS[self.environment][0]
+
+    @property
+    def api_base(self) -> str:
+        """The API host (``/{module}/v2/tenant/{tenant}/...``)."""
+        return self.api_url or HOSTS[self.environment][1]

@@ -1,0 +1,151 @@
+"""The official ServiceTitan v2 API as a backend: OAuth2 client credentials and the
+``ST-App-Key`` header over the shared ``Transport``.
+
+- Reads walk the export endpoints with continuation tokens (the list endpoints where the
+  official API has no export) and give records the session API's shape back
+  (``v2_reads``). v2 records are reshaped in Python, so their tables are built from
+  records (``records_to_table``), not by the byte decoder of the session backend.
+- Writes map to the official operations and look before they write (``v2_writes``).
+- What v2 cannot do is declared in ``V2_CAPABILITIES``: booking a job, moving an
+  appointment's status, an invoice's payment, discounts, tax zone and summary, billing
+  from estimates; and there is no change feed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from st_contract.entities import EntitySpec
+from st_resources.arrow import records_to_table
+from st_resources.backend import Capabilities, ChangeFeed, WriteResult
+from st_resources.errors import UnsupportedOperation
+from st_resources.settings import V2Settings
+from st_resources.transport import OverTransport, Transport
+from st_resources.v2_auth import ClientCredentialsAuth
+from st_resources.v2_reads import ExportState, V2Reader
+from st_resources.v2_writes import V2Writer, Written
+
+log = logging.getLogger("st_resources.v2")
+NO_OPERATION = "the official v2 API has no operation"
+V2_CAPABILITIES = Capabilities(
+    writes={
+        "dispatch": frozenset({"status"}),
+        "invoice": frozenset({"payment", "discounts", "tax_zone_id", "summary"}),
+    },
+    refusals={
+        "create_job": NO_OPERATION
+        + " for booking a job with its appointment: book it in ServiceTitan, or use the "
+        "session API backend (unset ST_BACKEND)",
+        "dispatch.fields": NO_OPERATION
+        + " for an appointment's status, so the v2 backend cannot move an appointment's "
+        "status: drop the {fields} (the dispatch then sets the technicians and the window), "
+        "move it in ServiceTitan, or use the session API backend",
+        "invoice.fields": NO_OPERATION
+        + " for an invoice's {fields}: the v2 backend only adds items to a job's invoice; "
+        "drop the {fields} (take payments and discounts in ServiceTitan) or use the session "
+        "API backend",
+    },
+    invoices="add_items",
+    auto_invoice=False,
+)
+
+
+class V2Backend(OverTransport):
+    """A tenant through ServiceTitan's official v2 API (``st_resources.backend.Backend``)."""
+
+    name = "v2"
+    capabilities = V2_CAPABILITIES
+
+    def __init__(self, settings: V2Settings) -> None:
+        self.settings = settings
+        self.transport = Transport(
+            settings.api_base,
+            settings,
+            lambda transport: ClientCredentialsAuth(settings, transport),
+            headers={"ST-App-Key": settings.app_key.get_secret_value()},
+        )
+        self.metrics = self.transport.metrics
+        self.page_size = settings.page_size
+        # v2 has no change feed: incremental syncs run on the schedules (exports).
+        self.change_feed: ChangeFeed | None = None
+        state = ExportState(settings.state_dir, settings.tenant_id)
+        self.reader = V2Reader(self.transport, settings.tenant_id, settings.page_size, state)
+        self.writer = V2Writer(self.transport, self.reader)
+
+    def __repr__(self) -> str:
+        s = self.settings
+        return f"V2Backend(api={s.api_base!r}, tenant={s.tenant_id}, client_id={s.client_id!r})"
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def iter_tables(
+        self, spec: EntitySpec, loaded_at: datetime, *, priority: int = 0
+    ) -> Iterator[pa.Table]:
+        """Every record of ``spec`` as Arrow tables (one per page); ``priority`` is the
+        requests' claim on the rate limit (lower first)."""
+        for page in self.reader.all_pages(spec.name, priority):
+            yield records_to_table(spec.model, page.records, loaded_at)
+
+    def iter_window_tables(
+        self,
+        spec: EntitySpec,
+        start: datetime,
+        end: datetime,
+        loaded_at: datetime,
+        *,
+        priority: int = 0,
+    ) -> Generator[pa.Table]:
+        """The records with ``start <= modifiedOn < end`` as Arrow tables (one per page),
+        read from the entity's export; closing the generator stops the reads."""
+        for page in self.reader.window_pages(spec.name, start, end, priority):
+            yield records_to_table(spec.model, page.records, loaded_at)
+
+    def iter_records(
+        self, spec: EntitySpec, filters: Mapping[str, str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The records of ``spec`` matching the list ``filters`` (the list endpoint; v2
+        lists include inactive records whatever ``active`` says), streamed."""
+        if not filters:
+            pages = self.reader.all_pages(spec.name)
+        else:
+            pages = self.reader.list_pages(spec.name, filters)
+        for page in pages:
+            yield from page.records
+
+    def get_record(self, spec: EntitySpec, record_id: int) -> dict[str, Any]:
+        """One record in the session API's shape; ``NotFoundError`` when there is none."""
+        return self.reader.one(spec.name, record_id)
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def send_write(
+        self,
+        kind: str,
+        body: dict[str, Any],
+        *,
+        job_id: int | None = None,
+        idempotency_key: str,
+    ) -> WriteResult:
+        """A write done with the official operations, looking first: v2 has no
+        idempotency keys, so the key is not sent; it is logged with the calls, to match
+        them to the write request. ``replayed`` is true when looking found the change
+        already in place."""
+        if kind not in self.capabilities.writes:
+            refusal = self.capabilities.refusal(kind, set()) or kind
+            raise UnsupportedOperation(refusal, code="unsupported")
+        if job_id is None:
+            raise ValueError(f"a {kind} needs the job's id")
+        log.info("v2 %s of job %s for write request %s", kind, job_id, idempotency_key)
+        written: Written = (
+            self.writer.dispatch(job_id, body)
+            if kind == "dispatch"
+            else self.writer.invoice(job_id, body)
+        )
+        return WriteResult(
+            status_code=200, body=written.record, request_id=None, replayed=written.sent == 0
+        )

@@ -1,0 +1,35 @@
+"""The sandbox tenant's HTTP API (FastAPI). docs/api.md is the contract; ``/openapi.json``
+describes the same routes.
+
+``create_app`` only assembles: the routers of the session API (``st_sandbox/routes/``)
+and of the official v2 surface (``st_sandbox/v2/``), the error handlers and the
+middleware. Routes find the tenant in ``app.state.tenant``.
+"""
+
+from fastapi import FastAPI
+
+from st_sandbox.middleware import SandboxMiddleware
+from st_sandbox.routes import reads, sandbox, sessions, writes
+from st_sandbox.routes.errors import install_error_handlers
+from st_sandbox.tenant import Tenant
+from st_sandbox.v2.routes import v2_routers
+from st_sandbox.v2.state import V2State
+
+
+def create_app(tenant: Tenant) -> FastAPI:
+    """The FastAPI application of one tenant."""
+    app = FastAPI(
+        title="ServiceTitan sandbox tenant (session API)",
+        version="1.0",
+        description="A sandbox ServiceTitan tenant; see docs/api.md.",
+    )
+    app.state.tenant = tenant
+    # The v2 surface's apps, tokens and signing key live as long as the app.
+    app.state.v2 = V2State.demo(tenant.config.token_ttl)
+    install_error_handlers(app)
+    app.add_middleware(SandboxMiddleware, tenant=tenant)
+    for router in v2_routers():
+        app.include_router(router)
+    for router in (sessions.router, reads.router, writes.router, sandbox.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,69 @@
+"""The sandbox's settings: scale, seed, token lifetimes, limits, latency and faults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class SandboxConfig:
+    """Everything that shapes one sandbox tenant. Defaults behave like a real tenant."""
+
+    seed: int = 7
+    customers: int = 2000
+    anchor: datetime | None = None  # end of generated history; None = now, to the second
+    history_days: int = 1095
+    token_ttl: float = 900.0
+    refresh_ttl: float = 3600.0
+    lockout_seconds: float = 300.0
+    max_failed_logins: int = 5
+    rate_limit: float = 60.0  # requests/s per session; 0 = unlimited
+    latency_ms: float = 0.0
+    latency_per_record_us: float = 0.0
+    fault_rate: float = 0.0
+    drop_rate: float = 0.0
+    slow_rate: float = 0.0
+    slow_ms: float = 0.0
+    fault_seed: int = 0
+    activity_per_minute: int = 0
+    log_requests: bool = True
+    # Serialize every record's JSON at start instead of on its first read. A benchmark sets
+    # it: a tenant's own CPU is not the client's, but the sandbox shares the machine, and the
+    # first tool measured would otherwise pay for the cache the second one enjoys.
+    warm_json: bool = False
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 1 <= self.customers <= 1_000_000:
+            problems.append("customers must be between 1 and 1,000,000")
+        for name in ("token_ttl", "refresh_ttl"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be > 0 seconds")
+        for name in ("fault_rate", "drop_rate", "slow_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must be between 0 and 1")
+        for name in ("rate_limit", "latency_ms", "latency_per_record_us", "slow_ms"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0")
+        if self.anchor is not None and self.anchor.tzinfo is None:
+            problems.append("anchor must be timezone-aware (UTC)")
+        if problems:
+            raise ValueError("invalid sandbox config: " + "; ".join(problems))
+
+    def to_cli_args(self) -> list[str]:
+        """The ``st-sandbox serve`` flags that reproduce this config (for subprocesses)."""
+        args: list[str] = []
+        for f in fields(self):
+            value: Any = getattr(self, f.name)
+            if value is None:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            if isinstance(value, bool):
+                args.append(flag if value else "--no-" + flag[2:])
+                continue
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            args += [flag, str(value)]
+        return args

@@ -1,0 +1,47 @@
+"""``st-dev`` (``make dev``): the sandbox tenant and ``dg dev -w workspace.yaml`` (the
+Dagster UI, the daemon and the code location) together, with the sandbox's demo
+credentials in the environment; Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from st_sandbox.config import SandboxConfig
+from st_sandbox.demo import ensure_dagster_home, sandbox_env
+from st_sandbox.server import SandboxProcess
+
+# ``dg dev`` of this interpreter (``make`` runs without the virtualenv on PATH); the
+# workspace file is the one the tests and a deployment load.
+DG_DEV = [
+    sys.executable,
+    *("-m", "dagster_dg_cli.cli", "dev"),
+    *("-w", "workspace.yaml", "-h", "127.0.0.1", "-p", "3000"),
+]
+
+
+def main() -> int:
+    """Entry point of ``st-dev``."""
+    os.environ.setdefault("ST_WAREHOUSE_DIR", str(Path("data").resolve()))
+    Path(os.environ["ST_WAREHOUSE_DIR"]).mkdir(parents=True, exist_ok=True)
+    home = ensure_dagster_home()
+    with SandboxProcess(
+        SandboxConfig(customers=2000, activity_per_minute=30), log_file=home / "sandbox.log"
+    ) as sandbox:
+        env = {**os.environ, **sandbox_env(sandbox.base_url)}
+        print(
+            f"Sandbox tenant at {sandbox.base_url}; Dagster UI at http://127.0.0.1:3000 (Ctrl-C stops both)"
+        )
+        dagster = subprocess.Popen(DG_DEV, env=env)
+        try:
+            return dagster.wait()
+        except KeyboardInterrupt:
+            dagster.terminate()
+            dagster.wait(timeout=30)
+            return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

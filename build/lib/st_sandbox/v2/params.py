@@ -1,0 +1,126 @@
+"""What v2 list routes share: their query parameters, the filters (``ids``, ``active``,
+date ranges) and the page answer (``page``/``pageSize``/``hasMore``/``totalCount``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import Query
+from fastapi.responses import Response
+
+from st_sandbox.clock import to_us
+from st_sandbox.errors import ApiError
+from st_sandbox.v2.state import MAX_PAGE_SIZE
+
+MAX_IDS = 50
+ACTIVE_VALUES = {"true": "true", "false": "false", "any": "any"}
+PageQ = Annotated[int, Query(ge=1, le=10_000_000)]
+SizeQ = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
+Opt = Annotated[str | None, Query(max_length=2000)]
+T = TypeVar("T")
+
+
+def parse_time(value: str | None, name: str) -> int | None:
+    """Epoch µs of a date or date-time parameter (naive means UTC); a 400 if it is not one."""
+    if value is None or value == "":
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            400, "validation_error", f"{name} is not a date or date-time: {value!r}"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    try:
+        return to_us(parsed.astimezone(UTC))
+    except (OverflowError, ValueError):
+        raise ApiError(400, "validation_error", f"{name} is out of range") from None
+
+
+def parse_ids(raw: str | None, name: str = "ids") -> set[int] | None:
+    """The ids of a comma-separated parameter (at most 50); a 400 otherwise."""
+    if raw is None or raw == "":
+        return None
+    try:
+        ids = {int(i) for i in raw.split(",") if i.strip()}
+    except ValueError:
+        raise ApiError(400, "validation_error", f"{name} must be comma-separated ids") from None
+    if len(ids) > MAX_IDS:
+        raise ApiError(400, "validation_error", f"{name} takes at most {MAX_IDS} ids; page instead")
+    return ids
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """The filters every v2 list route shares (``ids``, ``active``, date ranges)."""
+
+    ids: set[int] | None
+    active: str
+    modified_on_or_after: int | None
+    modified_before: int | None
+    created_on_or_after: int | None
+    created_before: int | None
+
+    def matches(self, record: dict[str, Any], modified_us: int) -> bool:
+        """Whether ``record`` (modified at ``modified_us``) passes every filter."""
+        if self.ids is not None and record["id"] not in self.ids:
+            return False
+        if self.active != "any" and record.get("active", True) != (self.active == "true"):
+            return False
+        if self.modified_on_or_after is not None and modified_us < self.modified_on_or_after:
+            return False
+        if self.modified_before is not None and modified_us >= self.modified_before:
+            return False
+        if self.created_on_or_after is not None or self.created_before is not None:
+            created = parse_time(record.get("createdOn"), "createdOn") or 0
+            if self.created_on_or_after is not None and created < self.created_on_or_after:
+                return False
+            if self.created_before is not None and created >= self.created_before:
+                return False
+        return True
+
+
+def list_filter(
+    ids: str | None,
+    active: str | None,
+    modified_on_or_after: str | None,
+    modified_before: str | None,
+    created_on_or_after: str | None,
+    created_before: str | None,
+) -> ListFilter:
+    """The filter of a list request's parameters (``active`` defaults to true)."""
+    wanted = ACTIVE_VALUES.get((active or "true").lower())
+    if wanted is None:
+        raise ApiError(400, "validation_error", "active must be True, False or Any")
+    return ListFilter(
+        parse_ids(ids),
+        wanted,
+        parse_time(modified_on_or_after, "modifiedOnOrAfter"),
+        parse_time(modified_before, "modifiedBefore"),
+        parse_time(created_on_or_after, "createdOnOrAfter"),
+        parse_time(created_before, "createdBefore"),
+    )
+
+
+def list_page(
+    matched: list[T],
+    page: int,
+    page_size: int,
+    include_total: bool,
+    render: Callable[[list[T]], list[Any]],
+) -> Response:
+    """One page of a v2 list answer; only the page's own rows are rendered."""
+    skip = (page - 1) * page_size
+    body = {
+        "page": page,
+        "pageSize": page_size,
+        "hasMore": skip + page_size < len(matched),
+        "totalCount": len(matched) if include_total else None,
+        "data": render(matched[skip : skip + page_size]),
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
