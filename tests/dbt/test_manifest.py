@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,27 +19,31 @@ from st_assets.defs.dbt.project import (
     build_target_path,
     dbt_project,
     manifest_is_stale,
-    prepare_manifest,
     target_root,
 )
 
 
 def test_location_loads_while_dbt_parses(dbt_manifest: Path) -> None:
     project = dbt_project()
+    cwd = os.getcwd()
     stop = threading.Event()
     loads = 0
 
-    def parse_twice() -> None:
-        for _ in range(2):
-            prepare_manifest()
+    def parse_in_a_process() -> None:
+        # Each parse in a process of its own, as runs and `make dbt-manifest` do: dbt's
+        # CLI resource changes the working directory while it runs, which threads of one
+        # process would share.
+        subprocess.run(
+            [sys.executable, "-m", "st_assets.defs.dbt.project"], check=True, timeout=300
+        )
 
     def stop_when_done() -> None:
         for parse in parses:
             parse.result()
         stop.set()
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        parses = [pool.submit(parse_twice) for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parses = [pool.submit(parse_in_a_process) for _ in range(3)]
         pool.submit(stop_when_done)
         while not stop.is_set():
             # What a run's process does on start: read the manifest, build the dbt assets.
@@ -48,6 +54,7 @@ def test_location_loads_while_dbt_parses(dbt_manifest: Path) -> None:
         for parse in parses:
             parse.result()
     assert loads > 10
+    assert os.getcwd() == cwd, "the test process's working directory is unchanged"
     assert not any((target_root(project) / "parse").iterdir()), "parse folders are removed"
     assert not manifest_is_stale(project)
 
