@@ -40,6 +40,8 @@ WORKLOAD_ENV = {
     # INSERT and one index transaction on PostgreSQL) instead of one commit each.
     "DAGSTER_EVENT_BATCH_SIZE": "1000",
 }
+# What a user's shell has: none of the Dagster settings above.
+LOCAL_ENV = {"PYTHONWARNINGS": "ignore"}
 # The measured processes run the production instance (docs/dagster.prod.yaml: storage in
 # PostgreSQL, a fresh database per benchmark run); ST_BENCH_STORAGE=sqlite measures the
 # local SQLite instance of ``make demo`` instead.
@@ -157,16 +159,20 @@ class Bench:
         start = datetime.now(UTC) - timedelta(days=self.settings.history_days)
         return start.date().isoformat()
 
-    def workload(self, name: str, *args: str, work: Path | None = None) -> dict[str, Any]:
+    def workload(
+        self, name: str, *args: str, work: Path | None = None, local_instance: bool = False
+    ) -> dict[str, Any]:
         """Run ``benchmarks.workloads <name>`` in a fresh process; its JSON line, plus the
-        sandbox requests it made (``calls``) and its wall time seen from here."""
+        sandbox requests it made (``calls``) and its wall time seen from here.
+        ``local_instance``: the instance ``make demo`` and ``make dev`` give a user (SQLite
+        in the work folder, Dagster's own defaults), not the production one."""
         cmd = [sys.executable, "-m", "benchmarks.workloads", name]
         if work is not None:
             work.mkdir(parents=True, exist_ok=True)
             cmd += ["--base-url", self.base_url, "--work", str(work)]
             cmd += ["--rate", f"{self.settings.rate_limit:g}", *args]
-        env = {**os.environ, **WORKLOAD_ENV}
-        if work is not None and name.startswith("ours"):
+        env = {**os.environ, **(LOCAL_ENV if local_instance else WORKLOAD_ENV)}
+        if work is not None and name.startswith("ours") and not local_instance:
             env.update(dagster_instance(work / "dagster_home"))
         before = self.requests()
         started = time.perf_counter()

@@ -14,7 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from benchmarks import scenarios  # noqa: F401  (registers the scenarios)
+from benchmarks import partition_scenarios, scenarios  # noqa: F401  (registers the scenarios)
 from benchmarks.harness import SCENARIOS, Settings, markdown, run, table
 
 HERE = Path(__file__).parent

@@ -45,15 +45,34 @@ def _point_at(base_url: str, work: Path, rate: float) -> None:
     ensure_dagster_home()
 
 
-def _definitions(first_day: str) -> Any:
+def _definitions(first_day: str, granularity: str = "month") -> Any:
     import dagster as dg
 
     from st_assets.definitions import ingest_defs
     from st_assets.resources import build_resources
 
     return dg.Definitions.merge(
-        ingest_defs(start_date=first_day), dg.Definitions(resources=build_resources())
+        ingest_defs(start_date=first_day, granularity=granularity),  # type: ignore[arg-type]
+        dg.Definitions(resources=build_resources()),
     )
+
+
+def _range_tags(defs: Any, first_day: str, last_day: str) -> dict[str, str]:
+    """The tags of one ranged run over the partitions holding ``first_day..last_day``."""
+    from datetime import date
+
+    from st_assets.defs.ingest.partitions import partition_key_for
+    from st_assets.defs.ingest.refresh import changing_partitions
+
+    partitions_def = changing_partitions(defs.get_repository_def())
+    return {
+        "dagster/asset_partition_range_start": partition_key_for(
+            partitions_def, date.fromisoformat(first_day)
+        ),
+        "dagster/asset_partition_range_end": partition_key_for(
+            partitions_def, date.fromisoformat(last_day)
+        ),
+    }
 
 
 def count_rows(database: Path, schema: str, tables: list[str]) -> dict[str, int]:
@@ -88,28 +107,29 @@ def _client_metrics() -> dict[str, float]:
 
 
 def ours_backfill(
-    base_url: str, work: Path, first_day: str, last_day: str, rate: float
+    base_url: str,
+    work: Path,
+    first_day: str,
+    last_day: str,
+    rate: float,
+    granularity: str = "month",
 ) -> dict[str, Any]:
     """Every entity through the real ingest path: the reference job, then one ranged
-    backfill run of every partitioned entity over ``first_day..last_day``."""
+    backfill run of every partitioned entity over ``first_day..last_day``, in partitions of
+    ``granularity``."""
     _point_at(base_url, work, rate)
     import dagster as dg
 
     from st_contract.entities import ENTITIES
 
-    defs = _definitions(first_day)
+    defs = _definitions(first_day, granularity)
     phases: dict[str, float] = {}
+    events: dict[str, int] = {}
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
         for job, tags in (
             ("servicetitan_reference", {}),
-            (
-                "servicetitan_changing",
-                {
-                    "dagster/asset_partition_range_start": first_day,
-                    "dagster/asset_partition_range_end": last_day,
-                },
-            ),
+            ("servicetitan_changing", _range_tags(defs, first_day, last_day)),
         ):
             t0 = time.perf_counter()
             result = defs.resolve_job_def(job).execute_in_process(
@@ -119,6 +139,7 @@ def ours_backfill(
                 raise SystemExit(f"{job} failed")
             phases[job] = time.perf_counter() - t0
             phases.update(_step_seconds(instance, result.run_id))
+            events[job] = len(instance.all_logs(result.run_id))
     seconds = time.perf_counter() - started
     rows = count_rows(work / "warehouse" / "warehouse.duckdb", "raw", [s.name for s in ENTITIES])
     return {
@@ -126,6 +147,7 @@ def ours_backfill(
         "peak_rss_mb": peak_rss_mb(),
         "rows": rows,
         "phases": phases,
+        "events": events,
         "client": _client_metrics(),
     }
 
@@ -165,7 +187,12 @@ def ours_incremental(base_url: str, work: Path, first_day: str, rate: float) -> 
     job = defs.resolve_job_def("servicetitan_changing")
     with dg.DagsterInstance.get() as instance:
         while True:
-            context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+            context = dg.build_sensor_context(
+                instance=instance,
+                cursor=cursor,
+                resources=resources,
+                repository_def=defs.get_repository_def(),
+            )
             outcome = change_feed(context)
             assert isinstance(outcome, dg.SensorResult)
             cursor = outcome.cursor
@@ -177,7 +204,7 @@ def ours_incremental(base_url: str, work: Path, first_day: str, rate: float) -> 
                     partition_key=request.partition_key,
                     asset_selection=list(request.asset_selection or []),
                     tags=request.tags,
-                    run_config=QUIET,
+                    run_config={**QUIET, **request.run_config},
                 )
                 if not result.success:
                     raise SystemExit("incremental run failed")
@@ -570,11 +597,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--last-day")
     parser.add_argument("--rate", type=float, default=60.0)
     parser.add_argument(
+        "--granularity", choices=("month", "week", "day"), default="month", help="partitions"
+    )
+    parser.add_argument(
         "--requests", type=Path, help="writeback-latency: JSON [kind, payload] list"
     )
     args = parser.parse_args(argv)
     if args.workload == "ours-backfill":
-        out = ours_backfill(args.base_url, args.work, args.first_day, args.last_day, args.rate)
+        out = ours_backfill(
+            args.base_url, args.work, args.first_day, args.last_day, args.rate, args.granularity
+        )
     elif args.workload == "ours-incremental":
         out = ours_incremental(args.base_url, args.work, args.first_day, args.rate)
     elif args.workload == "dlt-backfill":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from st_assets.defs.ingest.partitions import partitions_from
+from st_assets.defs.ingest.partitions import DEFAULT_GRANULARITY, Granularity, partitions_from
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,11 +32,17 @@ def defs() -> dg.Definitions:
     return load_defs()
 
 
-def load_defs(*folders: str, start_date: str | None = None) -> dg.Definitions:
+def load_defs(
+    *folders: str,
+    start_date: str | None = None,
+    granularity: Granularity = DEFAULT_GRANULARITY,
+) -> dg.Definitions:
     """What the location loads from ``folders`` of ``st_assets/defs`` (``"ingest"``,
-    ``"dbt"``, ``"resources.py"``...; all of it when none is named), built now. Daily
-    partitions start at ``start_date`` when one is given, else at ``ST_PARTITIONS_START``."""
-    with partitions_from(start_date), warnings.catch_warnings():
+    ``"dbt"``, ``"resources.py"``...; all of it when none is named), built now. The
+    changing entities land from ``start_date`` when one is given, else from
+    ``ST_PARTITIONS_START``, in partitions of ``granularity`` (months; the benchmarks
+    measure the others)."""
+    with partitions_from(start_date, granularity), warnings.catch_warnings():
         # Dagster's own loader reads modules without ``@dg.definitions`` through a function
         # it marks as preview, and warns about itself once per module.
         warnings.filterwarnings(
@@ -49,10 +55,12 @@ def load_defs(*folders: str, start_date: str | None = None) -> dg.Definitions:
         return dg.Definitions.merge(*(tree.build_defs(Path(folder)) for folder in folders))
 
 
-def ingest_defs(start_date: str | None = None) -> dg.Definitions:
-    """The ingest definitions (assets, checks, jobs, schedules, sensors), with daily
-    partitions from ``start_date`` (else ``ST_PARTITIONS_START``)."""
-    return load_defs("ingest", start_date=start_date)
+def ingest_defs(
+    start_date: str | None = None, granularity: Granularity = DEFAULT_GRANULARITY
+) -> dg.Definitions:
+    """The ingest definitions (assets, checks, jobs, schedules, sensors), landing from
+    ``start_date`` (else ``ST_PARTITIONS_START``) in partitions of ``granularity``."""
+    return load_defs("ingest", start_date=start_date, granularity=granularity)
 
 
 def writeback_defs() -> dg.Definitions:

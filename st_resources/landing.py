@@ -213,6 +213,8 @@ def land_days(
     the entity's claim on the rate limit (lower first)."""
     schema = arrow_schema(spec.model)
     tally = _Tally()
+    if not days:
+        return tally.landed
 
     def write(parts: Mapping[date, pa.Table]) -> None:
         warehouse.write_partitions(spec.name, parts)

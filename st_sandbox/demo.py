@@ -1,7 +1,7 @@
 """``st-demo`` (``make demo``): start the embedded sandbox tenant, log in with MFA, run
-the main job (the reference sets and the last 30 days of every partitioned entity) and
-its checks in a real Dagster instance, build the dbt models, and print what landed in
-``warehouse.duckdb`` and two of the reports."""
+the main job (the reference sets and the whole history of every partitioned entity) and
+its checks in a real Dagster instance, build the dbt models and their tests, and print
+what landed in ``warehouse.duckdb`` and two of the reports."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from st_assets.definitions import load_defs
 from st_assets.defs.dbt.jobs import warehouse_dbt_build
 from st_assets.defs.dbt.project import dbt_project, prepare_manifest
 from st_assets.defs.ingest.jobs import changing_job, checks_job, reference_job
-from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.ingest.partitions import partition_key_for, today
+from st_assets.defs.ingest.refresh import changing_partitions
 from st_contract.entities import ENTITIES
 from st_resources.session import SessionBackend
 from st_resources.settings import SessionSettings
@@ -111,7 +112,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="st-demo", description=__doc__)
     parser.add_argument("--customers", type=int, default=2000)
     parser.add_argument(
-        "--days", type=int, default=30, help="daily partitions to land (the last N days)"
+        "--days",
+        type=int,
+        default=None,
+        help="land only the last N days (default: the tenant's whole history)",
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -120,12 +124,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def demo_runs(first_day: str) -> list[tuple[str, dict[str, str]]]:
+def demo_runs(defs: dg.Definitions) -> list[tuple[str, dict[str, str]]]:
     """The jobs the demo runs, in order, with their tags: the reference sets, one ranged
-    backfill of the partitioned entities from ``first_day`` to today, the checks, dbt."""
+    backfill of every partition of the changing entities, the checks, dbt."""
+    partitions_def = changing_partitions(defs.get_repository_def())
     backfill = {
-        "dagster/asset_partition_range_start": first_day,
-        "dagster/asset_partition_range_end": today_key(),
+        "dagster/asset_partition_range_start": partitions_def.get_first_partition_key() or "",
+        "dagster/asset_partition_range_end": partition_key_for(partitions_def, today()),
     }
     return [
         (reference_job.name, {}),
@@ -146,8 +151,8 @@ def print_checks(job_name: str, result: dg.ExecuteInProcessResult) -> None:
     print(f"Asset checks: {passed} of {len(evaluations)} passed")
     if job_name == warehouse_dbt_build.name and passed < len(evaluations):
         print(
-            "  (warnings only: cross-entity tests miss records last modified before "
-            "the window; see dbt_models/README.md)"
+            "  (warnings only: with --days, cross-entity tests miss records last modified "
+            "before the window; see dbt_models/README.md)"
         )
     for e in evaluations:
         if not e.passed:
@@ -155,11 +160,12 @@ def print_checks(job_name: str, result: dg.ExecuteInProcessResult) -> None:
             print(f"  {outcome}: {e.asset_key.to_user_string()} {e.check_name}")
 
 
-def run_jobs(defs: dg.Definitions, first_day: str, home: Path) -> bool:
+def run_jobs(defs: dg.Definitions, home: Path) -> bool:
     """Run the demo's jobs in a real instance; False when one (other than the checks) failed."""
     with dg.DagsterInstance.get() as instance:
-        for job_name, tags in demo_runs(first_day):
+        for job_name, tags in demo_runs(defs):
             print(f"Running {job_name}...", flush=True)
+            started = time.perf_counter()
             with contextlib.ExitStack() as stack:
                 if job_name == warehouse_dbt_build.name:
                     # dbt's own log goes to a file; the summary below says what happened.
@@ -175,6 +181,7 @@ def run_jobs(defs: dg.Definitions, first_day: str, home: Path) -> bool:
                     file=sys.stderr,
                 )
                 return False
+            print(f"  done in {time.perf_counter() - started:.1f} s")
             if job_name in (checks_job.name, warehouse_dbt_build.name):
                 print_checks(job_name, result)
     return True
@@ -213,10 +220,12 @@ def main(argv: list[str] | None = None) -> int:
             print_sample_pages(sandbox.base_url)
         else:
             print(f"Backend: the official v2 API (client credentials) at {sandbox.base_url}")
-        first_day = (datetime.now(UTC) - timedelta(days=args.days - 1)).date().isoformat()
+        # The tenant's whole history (its first day), or the last --days.
+        days = args.days or SandboxConfig().history_days + 1
+        first_day = (datetime.now(UTC) - timedelta(days=days - 1)).date().isoformat()
         # The code location as Dagster loads it (resources from the environment just set),
-        # with daily partitions from first_day.
-        if not run_jobs(load_defs(start_date=first_day), first_day, home):
+        # landing from first_day.
+        if not run_jobs(load_defs(start_date=first_day), home):
             return 1
     database = print_warehouse(warehouse_dir)
     print(

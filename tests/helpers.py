@@ -4,7 +4,7 @@ reading a landed daily partition back from its month file."""
 from __future__ import annotations
 
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +121,34 @@ def landed_at(warehouse: WarehouseResource, entity: str, day: date) -> datetime 
     except FileNotFoundError:
         return None
     return landed_days(schema.metadata).get(day)
+
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def month_key(day: str | date) -> str:
+    """The key of the monthly partition holding ``day``."""
+    value = date.fromisoformat(day) if isinstance(day, str) else day
+    return f"{value:%Y-%m}"
+
+
+def this_month() -> str:
+    """The key of the current (UTC) month's partition."""
+    return month_key(datetime.now(UTC).date())
+
+
+def today_utc() -> date:
+    """Today (UTC)."""
+    return datetime.now(UTC).date()
+
+
+def history_tags(first: str) -> dict[str, str]:
+    """The tags of one ranged run over every partition from ``first``'s month to today's."""
+    return {RANGE_START: month_key(first), RANGE_END: this_month()}
+
+
+def refresh_config(*days: date | str) -> dict[str, Any]:
+    """The run config that re-lands only ``days`` of a run's partitions (``Refresh``)."""
+    keys = [d if isinstance(d, str) else d.isoformat() for d in days]
+    return {"ops": {"servicetitan_changing_entities": {"config": {"days": keys}}}}

@@ -17,7 +17,7 @@ Why ``AFTER_LANDING`` is ``eager()`` without its missing-dependency guard: a mod
 check reads the whole landing of its entities, so any landed partition, today's or a
 backfilled month, makes it stale; it waits while an upstream run is still landing
 (``~any_deps_in_progress``), so a burst of ingest runs (the 15-minute schedule launches
-two) is usually followed by one build, not two. ``eager()`` would also wait for every daily partition
+two) is usually followed by one build, not two. ``eager()`` would also wait for every partition
 since ``ST_PARTITIONS_START`` to exist, which never happens before the whole history is
 backfilled, so that guard is dropped. Unlike ``on_cron``, which waits for every dependency
 to update after a tick, it does not hold the models until the nightly reference sets land.

@@ -17,17 +17,21 @@ import pyarrow.parquet as pq
 import pytest
 
 from st_assets.definitions import ingest_defs
-from st_assets.defs.ingest.partitions import today_key
 from st_contract.entities import ENTITIES
 from st_resources.arrow import records_to_table
 from st_resources.days import day_range
 from st_resources.warehouse import WarehouseResource
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import read_route, resources_for
-from tests.helpers import landed_at, read_partition
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
+from tests.helpers import (
+    history_tags,
+    landed_at,
+    month_key,
+    read_partition,
+    refresh_config,
+    this_month,
+    today_utc,
+)
 
 
 def _defs(base_url: str, warehouse: Path, start: str, backend: str = "session") -> dg.Definitions:
@@ -42,11 +46,17 @@ def _run(
     job: str,
     instance: dg.DagsterInstance,
     first: str | None = None,
-    last: str | None = None,
+    *refreshed: date,
 ) -> dg.ExecuteInProcessResult:
-    tags = {RANGE_START: first, RANGE_END: last} if first and last else {}
+    """Run ``job``: with ``first``, every partition from its month to today's (only the
+    ``refreshed`` days, if any, of the current month)."""
+    tags = history_tags(first) if first and not refreshed else {}
     result = defs.resolve_job_def(job).execute_in_process(
-        instance=instance, tags=tags, raise_on_error=False
+        instance=instance,
+        tags=tags,
+        raise_on_error=False,
+        partition_key=this_month() if refreshed else None,
+        run_config=refresh_config(*refreshed) if refreshed else None,
     )
     assert result.success or job == "servicetitan_checks"
     return result
@@ -67,9 +77,10 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
     first = _first_day(10)
     defs = _defs(sandbox.base_url, warehouse_dir, first, backend)
     with dg.instance_for_test() as instance:
-        _run(defs, "servicetitan_changing", instance, first, today_key())
+        _run(defs, "servicetitan_changing", instance, first)
         warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
         days = [date.fromisoformat(first) + timedelta(days=i) for i in range(10)]
+        month_keys = {month_key(day) for day in days}
         assert all(landed_at(warehouse, "jobs", day) is not None for day in days)
         # A file per month of the range: one, or two when the range crosses a month.
         months = sorted(p.name for p in (warehouse_dir / "landing" / "jobs").iterdir())
@@ -78,7 +89,7 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
             p: pq.read_table(p).drop(["_loaded_at"])
             for p in (warehouse_dir / "landing").rglob("*.parquet")
         }
-        _run(defs, "servicetitan_changing", instance, first, today_key())
+        _run(defs, "servicetitan_changing", instance, first)
         after = {
             p: pq.read_table(p).drop(["_loaded_at"])
             for p in (warehouse_dir / "landing").rglob("*.parquet")
@@ -86,18 +97,24 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
         assert before.keys() == after.keys()
         assert all(before[p].equals(after[p]) for p in before)
         jobs = dg.AssetKey(["servicetitan", "jobs"])
-        assert instance.get_materialized_partitions(jobs) == {d.isoformat() for d in days}
-        # Each day of a range is recorded with the run's figures, named as the run's.
+        assert instance.get_materialized_partitions(jobs) == month_keys
+        # A partition of a range is recorded with the run's figures, named as the run's.
         materialization = instance.get_latest_materialization_event(jobs)
         assert materialization is not None
         meta = materialization.asset_materialization.metadata  # type: ignore[union-attr]
-        assert meta["run_records"].value == sum(
+        records = sum(
             read_partition(warehouse, "jobs", day).num_rows  # type: ignore[union-attr]
             for day in days
         )
-        assert meta["run_partitions"].value == len(days)
-        # A single day (the daily schedule, the change feed) gets the whole summary.
-        _run(defs, "servicetitan_changing", instance, today_key(), today_key())
+        if len(month_keys) > 1:
+            assert meta["run_records"].value == records
+            assert meta["run_days"].value == len(days)
+            assert meta["run_partitions"].value == len(month_keys)
+        else:
+            assert meta["records"].value == records
+            assert meta["days_written"].value == len(days)
+        # A refresh of today (the schedule, the change feed) gets the whole summary.
+        _run(defs, "servicetitan_changing", instance, None, today_utc())
         materialization = instance.get_latest_materialization_event(jobs)
         assert materialization is not None
         meta = materialization.asset_materialization.metadata  # type: ignore[union-attr]
@@ -115,7 +132,7 @@ def test_partitions_land_as_parquet_and_rematerializing_gives_identical_files(
             assert key in meta
         today = read_partition(warehouse, "jobs", days[-1])
         assert meta["records"].value == (today.num_rows if today is not None else 0)
-        assert meta["partitions_written"].value == 1
+        assert meta["days_written"].value == 1
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
         landed = con.execute("SELECT count(*) FROM raw.jobs").fetchone()[0]
     cutoff = first + "T00:00:00"
@@ -132,21 +149,27 @@ def test_a_record_modified_between_runs_appears_once_with_its_newest_version(
     customers = [defs.get_assets_def(key)]
     resources = resources_for(server.base_url, warehouse_dir, backend=backend)
     with dg.instance_for_test() as instance:
-        tags = {RANGE_START: first, RANGE_END: today_key()}
         assert dg.materialize(
-            customers, instance=instance, resources=resources, tags=tags, selection=[key]
+            customers,
+            instance=instance,
+            resources=resources,
+            tags=history_tags(first),
+            selection=[key],
         ).success
         cutoff = first + "T00:00:00"
         # A customer already landed in an earlier partition of the window.
         customer_id = next(
-            c["id"] for c in _dump(server, "customers") if cutoff <= c["modifiedOn"] < today_key()
+            c["id"]
+            for c in _dump(server, "customers")
+            if cutoff <= c["modifiedOn"] < today_utc().isoformat()
         )
         server.tenant.store.update("customers", customer_id, {"name": "Renamed Customer"})
         assert dg.materialize(
             customers,
             instance=instance,
             resources=resources,
-            partition_key=today_key(),
+            partition_key=this_month(),
+            run_config=refresh_config(today_utc()),
             selection=[key],
         ).success
     with duckdb.connect(str(warehouse_dir / "warehouse.duckdb"), read_only=True) as con:
@@ -205,7 +228,7 @@ def test_a_90_day_backfill_under_faults_equals_a_clean_one_and_the_dump(
                 selection=selected,
                 instance=instance,
                 resources=resources_for(server.base_url, warehouse, page_size=50, backend=backend),
-                tags={RANGE_START: first, RANGE_END: today_key()},
+                tags=history_tags(first),
             )
             assert result.success
         with duckdb.connect(str(warehouse / "warehouse.duckdb"), read_only=True) as con:
@@ -239,14 +262,17 @@ import sys, dagster as dg
 from st_assets.definitions import ingest_defs
 from tests.assets.conftest import resources_for
 from pathlib import Path
+from tests.helpers import month_key, refresh_config
 base, warehouse, day, tokens = sys.argv[1:5]
 defs = dg.Definitions.merge(ingest_defs("2020-01-01"), dg.Definitions(resources=resources_for(base, Path(warehouse), Path(tokens))))
 jobs = dg.AssetKey(["servicetitan", "jobs"])
-result = dg.materialize([defs.get_assets_def(jobs)], partition_key=day, selection=[jobs],
+result = dg.materialize([defs.get_assets_def(jobs)], partition_key=month_key(day), selection=[jobs],
+                        run_config=refresh_config(day),
                         resources=resources_for(base, Path(warehouse), Path(tokens)))
 print("ok" if result.success else "failed")
 """
-    days = [(date.today() - timedelta(days=d)).isoformat() for d in (1, 2)]
+    # Two days of one month when it can be (they then share a partition and a file).
+    days = [(today_utc() - timedelta(days=d)).isoformat() for d in (0, 1)]
     procs = [
         subprocess.Popen(
             [
@@ -342,9 +368,9 @@ def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
     first = _first_day(5)
     defs = _defs(sandbox.base_url, warehouse_dir, first)
     warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
-    today = date.fromisoformat(today_key())
+    today = today_utc()
     with dg.instance_for_test() as instance:
-        _run(defs, "servicetitan_changing", instance, first, today_key())
+        _run(defs, "servicetitan_changing", instance, first)
         before = read_partition(warehouse, "jobs", today)
         assert before is not None
         httpx.post(
@@ -352,9 +378,8 @@ def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
             json={"targeted": [{"route": "/jobs", "nth": 1, "status": 400, "times": 1000}]},
         )
         try:
-            tags = {RANGE_START: first, RANGE_END: today_key()}
             result = defs.resolve_job_def("servicetitan_changing").execute_in_process(
-                instance=instance, tags=tags, raise_on_error=False
+                instance=instance, tags=history_tags(first), raise_on_error=False
             )
         finally:
             httpx.delete(f"{sandbox.base_url}/_sandbox/faults")
@@ -374,9 +399,10 @@ def test_an_entity_that_fails_does_not_stop_the_others_and_the_run_names_it(
 def test_a_run_that_fails_halfway_keeps_the_partitions_it_landed(
     sandbox: SandboxServer, warehouse_dir: Path
 ) -> None:
-    """An entity whose later windows fail has its earlier windows' days landed and
-    recorded: each recorded partition is on disk, from this run, and the others are not
-    recorded, so a retry of the failed partitions is all that is left."""
+    """An entity whose later windows fail has its earlier windows' days landed, and the
+    partitions they landed whole recorded: each recorded partition is on disk, from this
+    run, and a partition not recorded misses days, so a retry of the failed partitions is
+    all that is left."""
     first = _first_day(90)  # several windows, each a request of its own
     defs = _defs(sandbox.base_url, warehouse_dir, first)
     warehouse = WarehouseResource(warehouse_dir=str(warehouse_dir))
@@ -394,20 +420,23 @@ def test_a_run_that_fails_halfway_keeps_the_partitions_it_landed(
     finally:
         httpx.delete(f"{sandbox.base_url}/_sandbox/faults")
     assert not result.success
-    all_days = day_range(first, today_key())
-    assert 0 < len(recorded) < len(all_days)
+    all_days = day_range(first, today_utc().isoformat())
+    months: dict[str, list[date]] = {}
     for day in all_days:
-        landed = landed_at(warehouse, "jobs", day)
-        if day.isoformat() in recorded:
-            assert landed is not None and landed >= started
+        months.setdefault(month_key(day), []).append(day)
+    assert len(recorded) < len(months)
+    landed = {day: landed_at(warehouse, "jobs", day) for day in all_days}
+    assert any(at is not None and at >= started for at in landed.values())
+    for month, days in months.items():
+        if month in recorded:
+            assert all(landed[d] is not None and landed[d] >= started for d in days)  # type: ignore[operator]
         else:
-            assert landed is None
+            assert any(landed[d] is None for d in days)
 
 
 def _run_failing(
     defs: dg.Definitions, instance: dg.DagsterInstance, first: str
 ) -> dg.ExecuteInProcessResult:
-    tags = {RANGE_START: first, RANGE_END: today_key()}
     return defs.resolve_job_def("servicetitan_changing").execute_in_process(
-        instance=instance, tags=tags, raise_on_error=False
+        instance=instance, tags=history_tags(first), raise_on_error=False
     )

@@ -21,12 +21,12 @@ from dagster._daemon.freshness import FreshnessDaemon
 
 from st_assets.defs.ingest.assets import FRESH_HOURLY
 from st_assets.defs.ingest.jobs import changing_job
-from st_assets.defs.ingest.partitions import today_key
 from st_assets.defs.names import asset_key
 from st_contract.entities import ENTITIES
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import requested
 from tests.assets.test_assets import _defs, _evaluations, _first_day, _run
+from tests.helpers import month_key
 
 HERE = Path(__file__).resolve().parent
 
@@ -42,7 +42,7 @@ def test_each_check_is_asked_for_once_after_the_assets_it_reads_landed(
     with dg.instance_for_test() as instance:
         before = dg.evaluate_automation_conditions(defs=defs, instance=instance)
         assert requested(before) == set()
-        ingest = _run(defs, changing_job.name, instance, first, today_key())
+        ingest = _run(defs, changing_job.name, instance, first)
         assert not _evaluations(ingest)
         after = dg.evaluate_automation_conditions(
             defs=defs, instance=instance, cursor=before.cursor
@@ -92,7 +92,7 @@ def test_jobs_are_fresh_after_they_land_and_fail_an_hour_later() -> None:
     with dg.instance_for_test() as instance, _workspace(instance) as context:
         assert _state(instance, context) == FreshnessState.UNKNOWN  # never landed
         instance.report_runless_asset_event(
-            dg.AssetMaterialization(asset_key("jobs"), partition=today_key(landed))
+            dg.AssetMaterialization(asset_key("jobs"), partition=month_key(landed.date()))
         )
         assert _state(instance, context) == FreshnessState.PASS
         with freeze_time(landed + timedelta(minutes=45)):

@@ -16,11 +16,12 @@ import dagster as dg
 import httpx
 import pytest
 
-from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.ingest.refresh import CHANGING_OP
 from st_assets.defs.ingest.schedules import recent_partitions
 from st_assets.defs.ingest.sensors import change_feed
 from st_sandbox.server import SandboxServer, free_port
 from tests.assets.test_assets import _defs
+from tests.helpers import month_key, refresh_config, this_month, today_utc
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,15 +52,24 @@ def test_schedule_tick_sensor_tick_and_a_run_on_postgres(
     defs = _defs(server.base_url, warehouse_dir, "2020-01-01")
 
     now = datetime.now(UTC)
-    with dg.build_schedule_context(instance=pg_instance, scheduled_execution_time=now) as context:
+    repository = defs.get_repository_def()
+    with dg.build_schedule_context(
+        instance=pg_instance, scheduled_execution_time=now, repository_def=repository
+    ) as context:
         requests = recent_partitions(context)
-    assert [r.partition_key for r in requests] == [
-        today_key(now - timedelta(days=1)),
-        today_key(now),
-    ]
+    # Yesterday's and today's days, refreshed in the partition of each (one, or two at the
+    # turn of a month).
+    yesterday, today = (now - timedelta(days=1)).date(), now.date()
+    assert [r.partition_key for r in requests] == sorted({month_key(yesterday), month_key(today)})
+    refreshed = [d for r in requests for d in r.run_config["ops"][CHANGING_OP]["config"]["days"]]
+    assert refreshed == [yesterday.isoformat(), today.isoformat()]
 
     job = defs.resolve_job_def("servicetitan_changing")
-    result = job.execute_in_process(instance=pg_instance, partition_key=requests[-1].partition_key)
+    result = job.execute_in_process(
+        instance=pg_instance,
+        partition_key=requests[-1].partition_key,
+        run_config=requests[-1].run_config,
+    )
     assert result.success
     runs = pg_instance.get_runs()
     assert runs and runs[0].run_id == result.run_id
@@ -70,11 +80,14 @@ def test_schedule_tick_sensor_tick_and_a_run_on_postgres(
 
     resources = defs.resources
     httpx.post(f"{server.base_url}/_sandbox/activity", json={"steps": 25})
-    with dg.build_sensor_context(instance=pg_instance, resources=resources) as context:
+    with dg.build_sensor_context(
+        instance=pg_instance, resources=resources, repository_def=repository
+    ) as context:
         first = change_feed(context)
     assert first.run_requests, "activity changed entities: the sensor must ask for them"
     request = first.run_requests[0]
-    assert request.partition_key == today_key()
+    assert request.partition_key == this_month()
+    assert request.run_config == refresh_config(today_utc())
     assert {k.path[-1] for k in request.asset_selection or []} <= {
         "jobs",
         "appointments",
@@ -84,7 +97,7 @@ def test_schedule_tick_sensor_tick_and_a_run_on_postgres(
         "memberships",
     }
     with dg.build_sensor_context(
-        instance=pg_instance, resources=resources, cursor=first.cursor
+        instance=pg_instance, resources=resources, cursor=first.cursor, repository_def=repository
     ) as context:
         second = change_feed(context)
     assert not second.run_requests  # nothing new since the cursor

@@ -19,14 +19,13 @@ import pytest
 
 from st_assets.defs.dbt.assets import check_same_warehouse, require_landed
 from st_assets.defs.ingest.jobs import reference_job
-from st_assets.defs.ingest.partitions import today_key
 from st_assets.defs.names import WAREHOUSE_GROUPS, asset_key
 from st_resources.warehouse import WarehouseResource, warehouse_write_lock
 from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import requested
 from tests.dbt.conftest import DbtWarehouse, landed_and_built
-from tests.helpers import sandbox_dump
+from tests.helpers import month_key, refresh_config, sandbox_dump, this_month, today_utc
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> list[dg.AssetCheckEvaluation]:
@@ -139,11 +138,17 @@ def test_staging_keeps_one_row_per_id_after_a_record_changed_twice_across_partit
     customers = [asset_key("customers")]
     _edit_customer_on(server, customer_id, "First Rename", yesterday)
     dbt_warehouse.land(
-        "servicetitan_changing", asset_selection=customers, partition_key=yesterday.isoformat()
+        "servicetitan_changing",
+        asset_selection=customers,
+        partition_key=month_key(yesterday),
+        run_config=refresh_config(yesterday),
     )
     server.tenant.store.update("customers", customer_id, {"name": "Second Rename"})
     dbt_warehouse.land(
-        "servicetitan_changing", asset_selection=customers, partition_key=today_key()
+        "servicetitan_changing",
+        asset_selection=customers,
+        partition_key=this_month(),
+        run_config=refresh_config(today_utc()),
     )
 
     versions = _query(
@@ -266,6 +271,7 @@ def test_dbt_build_waits_for_the_warehouse_write_lock(dbt_warehouse: DbtWarehous
 def test_the_models_build_unchanged_on_data_landed_through_the_v2_backend(
     dbt_manifest: Path, tmp_path: Path
 ) -> None:
+
     # Small and short: the point is that v2's records fit the same staging models.
     root = tmp_path / "warehouse"
     root.mkdir()

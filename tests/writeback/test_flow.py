@@ -5,7 +5,7 @@ and the auto-invoice automation."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,14 +14,13 @@ import duckdb
 import httpx
 import pytest
 
-from st_assets.defs.ingest.partitions import today_key
 from st_assets.defs.names import asset_key
 from st_resources.warehouse import WarehouseResource
 from st_resources.writeback.cli import main
 from st_resources.writeback.queue import WriteQueue
 from st_resources.writeback.sender import TransientWriteError, process
 from st_sandbox.server import SandboxServer
-from tests.helpers import read_partition
+from tests.helpers import read_partition, refresh_config, this_month, today_utc
 from tests.writeback.conftest import (
     Harness,
     api_calls,
@@ -80,13 +79,14 @@ def test_cli_submit_then_a_sensor_tick_and_a_run_change_the_sandbox_once(
 
     # Freshness: today's partitions of the entities the write changed.
     [fresh] = harness.tick("writeback_freshness").run_requests or []
-    assert fresh.partition_key == today_key()
+    assert fresh.partition_key == this_month()
+    assert fresh.run_config == refresh_config(today_utc())
     assert fresh.asset_selection == [asset_key("appointments"), asset_key("jobs")]
     assert harness.execute(fresh).success
     day = read_partition(
         WarehouseResource(warehouse_dir=str(tmp_path / "warehouse")),
         "appointments",
-        date.fromisoformat(today_key()),
+        today_utc(),
     )
     assert day is not None
     landed = day.to_pylist()

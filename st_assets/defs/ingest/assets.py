@@ -1,20 +1,23 @@
 """The ServiceTitan entities as assets, one per entity, computed by two multi-assets:
-the entities that change land in daily partitions of ``modifiedOn``; the reference sets
-land whole. Each multi-asset reads its selected entities at once (they share the client's
-rate limit). A range of partitions (a backfill) is one run: ranged, windowed reads
-written a month at a time.
+the entities that change land in monthly partitions of ``modifiedOn`` (``partitions.py``
+says why months); the reference sets land whole. Each multi-asset reads its selected
+entities at once (they share the client's rate limit). A range of partitions (a backfill)
+is one run: ranged, windowed reads written a month at a time.
+
+A run lands every day of its partitions (the partition is replaced), or with ``Refresh``
+only the days asked for, keeping the partition's other days: the schedule, the change
+feed and the write-back refresh today's and yesterday's days that way.
 
 An entity's partitions are recorded when it is landed, by one result for the whole range:
 Dagster then writes their events in batches. A run that fails keeps what it landed: the
-days a failed entity wrote before failing are recorded one by one (their events are not
-batched, which is why this is not done for every day as it lands: 1,096 days x 11
-entities cost minutes of event writes on PostgreSQL).
+partitions a failed entity wrote whole before failing are recorded one by one (a partition
+only partly written is not: its days stay on disk and the next run replaces them).
 
 The six entities the business edits all day carry a ``FreshnessPolicy``: Dagster's
 freshness daemon marks one failing when it has not landed for an hour (the schedule lands
 today's partition every 15 minutes).
 
-The first daily partition is read when the location loads (``servicetitan_entities``)."""
+The first day landed is read when the location loads (``servicetitan_entities``)."""
 
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -22,10 +25,15 @@ from typing import Any
 
 import dagster as dg
 
-from st_assets.defs.ingest.partitions import daily_partitions, partitions_start
+from st_assets.defs.ingest.partitions import (
+    Granularity,
+    history_partitions,
+    partitions_start,
+    requested_granularity,
+)
+from st_assets.defs.ingest.refresh import CHANGING_OP, Plan, Refresh, plan
 from st_assets.defs.names import API_POOL, GROUP, asset_key
 from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
-from st_resources.days import day_range
 from st_resources.landing import (
     DaysLanded,
     Land,
@@ -76,7 +84,7 @@ def _summary(spec: EntitySpec, landed: Landed, warehouse: WarehouseResource) -> 
     m = landed.metrics
     return {
         "records": landed.records,
-        "partitions_written": landed.partitions,
+        "days_written": landed.partitions,
         "windows": landed.windows,
         "pages": int(m.get("pages", 0)),
         "api_calls": int(m.get("calls", 0)),
@@ -89,30 +97,40 @@ def _summary(spec: EntitySpec, landed: Landed, warehouse: WarehouseResource) -> 
     }
 
 
-def _recorded(summary: dict[str, Any]) -> dict[str, Any]:
-    """The metadata of an entity's materialization: its summary, or for a range of days
-    only the run's records and partitions, named as the run's. Dagster copies a ranged
-    result's metadata to each partition's event: the full summary, preview included, cost
-    about 2 s of event writes in a three-year backfill (12k events) and told each day the
-    range's totals; the run's log line keeps the rest."""
-    if summary["partitions_written"] <= 1:
+def _recorded(summary: dict[str, Any], partitions: int) -> dict[str, Any]:
+    """The metadata of an entity's materialization: its summary, or for a range of
+    ``partitions`` only the run's records and days, named as the run's. Dagster copies a
+    ranged result's metadata to each partition's event: the full summary, preview included,
+    would tell each partition the range's totals; the run's log line keeps the rest."""
+    if partitions <= 1:
         return summary
-    return {"run_records": summary["records"], "run_partitions": summary["partitions_written"]}
+    return {
+        "run_records": summary["records"],
+        "run_days": summary["days_written"],
+        "run_partitions": partitions,
+    }
 
 
 def _landed_before_failing(
-    spec: EntitySpec, records: Mapping[date, int], warehouse: WarehouseResource, error: str
+    spec: EntitySpec,
+    records: Mapping[date, int],
+    plan: Plan,
+    warehouse: WarehouseResource,
+    error: str,
 ) -> Iterator[dg.AssetMaterialization]:
-    """A materialization per day a failed entity landed, with that day's records."""
+    """A materialization per partition a failed entity landed whole, with its records."""
     key = asset_key(spec.name)
-    for day, count in sorted(records.items()):
+    for partition, days in plan.partitions.items():
+        if not all(day in records for day in days):
+            continue
         yield dg.AssetMaterialization(
             asset_key=key,
-            partition=day.isoformat(),
+            partition=partition,
             description=f"Landed before the rest of the range failed: {error}"[:500],
             metadata={
-                "records": count,
-                "landing": dg.MetadataValue.path(str(warehouse.month_path(spec.name, day))),
+                "records": sum(records[day] for day in days),
+                "days_written": len(days),
+                "landing": dg.MetadataValue.path(str(warehouse.month_path(spec.name, days[0]))),
             },
         )
 
@@ -121,10 +139,11 @@ def _land(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
     land: Land,
+    plan: Plan | None = None,
 ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
     """Land the selected entities at once; each is recorded as soon as it is landed. A
-    failed entity does not stop the others; the days it landed are recorded, and the step
-    fails at the end naming every entity that failed."""
+    failed entity does not stop the others; the partitions of ``plan`` it landed whole are
+    recorded, and the step fails at the end naming every entity that failed."""
     specs = [ENTITIES_BY_NAME[key.path[-1]] for key in sorted(context.selected_asset_keys)]
     days_landed: dict[str, dict[date, int]] = {spec.name: {} for spec in specs}
     failed: dict[str, BaseException] = {}
@@ -138,7 +157,9 @@ def _land(
         if isinstance(outcome, BaseException):
             context.log.error("%s failed: %s", spec.name, outcome)
             failed[spec.name] = outcome
-            yield from _landed_before_failing(spec, days_landed[spec.name], warehouse, str(outcome))
+            if plan is not None:
+                records = days_landed[spec.name]
+                yield from _landed_before_failing(spec, records, plan, warehouse, str(outcome))
             continue
         summary = _summary(spec, outcome, warehouse)
         context.log.info(
@@ -148,7 +169,10 @@ def _land(
                 f"{k} {v}" for k, v in summary.items() if not isinstance(v, dg.MetadataValue)
             ),
         )
-        yield dg.MaterializeResult(asset_key=asset_key(spec.name), metadata=_recorded(summary))
+        partitions = len(plan.partitions) if plan is not None else 1
+        yield dg.MaterializeResult(
+            asset_key=asset_key(spec.name), metadata=_recorded(summary, partitions)
+        )
     if failed:
         first = next(iter(failed.values()))
         raise dg.Failure(
@@ -159,14 +183,18 @@ def _land(
         ) from first
 
 
-def build_changing_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """The entities that grow with the business, in daily partitions of ``modifiedOn``."""
+def build_changing_assets(
+    partitions_def: dg.TimeWindowPartitionsDefinition, first_day: date
+) -> dg.AssetsDefinition:
+    """The entities that grow with the business, in partitions of ``modifiedOn`` landed
+    from ``first_day``."""
+    how = f"Partitions of modifiedOn (UTC), landed from {first_day.isoformat()}."
 
     @dg.multi_asset(
-        name="servicetitan_changing_entities",
+        name=CHANGING_OP,
         # Skippable: an entity that fails has no result (only the days it landed are
         # recorded), and the others are still recorded.
-        specs=[_spec(s, "Daily partitions by modifiedOn (UTC).", skippable=True) for s in CHANGING],
+        specs=[_spec(s, how, skippable=True) for s in CHANGING],
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=True,
@@ -174,11 +202,18 @@ def build_changing_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
     )
     def changing(
         context: dg.AssetExecutionContext,
+        config: Refresh,
         servicetitan: ServiceTitanResource,
         warehouse: WarehouseResource,
     ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
-        key_range = context.partition_key_range
-        days = day_range(key_range.start, key_range.end)
+        landing = plan(context, config, first_day)
+        days = landing.days
+        context.log.info(
+            "Landing %d day(s) of %d partition(s)%s",
+            len(days),
+            len(landing.partitions),
+            f": {', '.join(config.days)} (refresh)" if config.days else "",
+        )
         backend = servicetitan.get_backend()
         loaded_at = datetime.now(UTC)
         yield from _land(
@@ -187,6 +222,7 @@ def build_changing_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsD
             lambda spec, report, turn: land_days(
                 backend, warehouse, spec, days, loaded_at, report, turn
             ),
+            landing,
         )
 
     return changing
@@ -217,13 +253,18 @@ def build_reference_assets() -> dg.AssetsDefinition:
     return reference
 
 
-def build_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """Every entity's asset."""
-    return [build_changing_assets(partitions_def), build_reference_assets()]
+def build_assets(first_day: str, granularity: Granularity) -> list[dg.AssetsDefinition]:
+    """Every entity's asset, the changing ones in partitions of ``granularity`` landed
+    from ``first_day``."""
+    partitions_def = history_partitions(first_day, granularity)
+    return [
+        build_changing_assets(partitions_def, date.fromisoformat(first_day)),
+        build_reference_assets(),
+    ]
 
 
 @dg.definitions
 def servicetitan_entities() -> dg.Definitions:
-    """The entity assets, in daily partitions from ``partitions_start()`` (read now, when
-    the location loads)."""
-    return dg.Definitions(assets=build_assets(daily_partitions(partitions_start())))
+    """The entity assets, landed from ``partitions_start()`` (read now, when the location
+    loads)."""
+    return dg.Definitions(assets=build_assets(partitions_start(), requested_granularity()))

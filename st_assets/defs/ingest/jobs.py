@@ -17,7 +17,7 @@ REFERENCE_KEYS = [asset_key(s.name) for s in ENTITIES if not s.partitioned]
 changing_job = dg.define_asset_job(
     "servicetitan_changing",
     selection=dg.AssetSelection.assets(*CHANGING_KEYS).without_checks(),
-    description="Daily partitions of the entities that change (a range is one run).",
+    description="Monthly partitions of the entities that change (a range is one run; run config `days` refreshes some days only).",
 )
 reference_job = dg.define_asset_job(
     "servicetitan_reference",

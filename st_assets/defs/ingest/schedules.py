@@ -1,21 +1,22 @@
-"""Every 15 minutes: today's and yesterday's partitions of the changing entities.
-Nightly: the reference sets and the checks."""
+"""Every 15 minutes: today's and yesterday's days of the changing entities (a refresh of
+the partition holding them, ``refresh.py``). Nightly: the reference sets and the checks."""
 
 from datetime import timedelta
 
 import dagster as dg
 
 from st_assets.defs.ingest import jobs
-from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.ingest.partitions import today
+from st_assets.defs.ingest.refresh import refresh_requests
 
 
 @dg.schedule(cron_schedule="*/15 * * * *", job=jobs.changing_job, execution_timezone="UTC")
 def recent_partitions(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    """Today's and yesterday's partitions (a late edit lands in yesterday's until midnight)."""
+    """Today's and yesterday's days (a late edit lands in yesterday's until midnight), in
+    one run, or two across the turn of a month."""
     now = context.scheduled_execution_time
-    keys = [today_key(now - timedelta(days=1)), today_key(now)]
-    stamp = now.strftime("%Y%m%dT%H%M")
-    return [dg.RunRequest(run_key=f"{key}@{stamp}", partition_key=key) for key in keys]
+    days = [today(now - timedelta(days=1)), today(now)]
+    return refresh_requests(context.repository_def, days, f"recent-{now:%Y%m%dT%H%M}")
 
 
 nightly_reference = dg.ScheduleDefinition(

@@ -1,5 +1,5 @@
-"""The ingest sensors: ``change_feed`` requests today's partition of the entities that
-changed on the tenant (it reads only events, bounded per tick, and keeps its cursor; it
+"""The ingest sensors: ``change_feed`` requests a refresh of today's day of the entities
+that changed on the tenant (it reads only events, bounded per tick, and keeps its cursor; it
 never pages through data itself); ``ingest_checks_automation`` runs each landing check after
 the assets it reads have landed (``st_assets/defs/automation.py``)."""
 
@@ -7,7 +7,8 @@ import dagster as dg
 
 from st_assets.defs.automation import after_landing_sensor
 from st_assets.defs.ingest import jobs
-from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.ingest.partitions import today
+from st_assets.defs.ingest.refresh import refresh_requests
 from st_assets.defs.names import ENTITY_KEYS, asset_key
 from st_contract.entities import ENTITIES_BY_NAME
 from st_resources.resource import ServiceTitanResource
@@ -25,7 +26,7 @@ def entities_in(events: list[dict[str, object]]) -> list[str]:
 def change_feed(
     context: dg.SensorEvaluationContext, servicetitan: ServiceTitanResource
 ) -> dg.SensorResult:
-    """Today's partition of every entity that changed since the last tick."""
+    """A refresh of today's day of every entity that changed since the last tick."""
     backend = servicetitan.get_backend()
     feed = backend.change_feed
     if feed is None:
@@ -45,14 +46,14 @@ def change_feed(
     changed = entities_in(seen)
     if not changed:
         return dg.SensorResult(cursor=cursor, skip_reason=dg.SkipReason("no changes"))
-    key = today_key()
-    request = dg.RunRequest(
-        run_key=f"events-{cursor}",
-        partition_key=key,
+    requests = refresh_requests(
+        context.repository_def,
+        [today()],
+        f"events-{cursor}",
         asset_selection=[asset_key(name) for name in changed],
         tags={"servicetitan/events": str(len(seen))},
     )
-    return dg.SensorResult(run_requests=[request], cursor=cursor)
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
 ingest_checks_automation = after_landing_sensor(

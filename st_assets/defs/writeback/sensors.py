@@ -1,6 +1,6 @@
 """Sensors of the write-back: ``writeback_requests`` turns pending queue rows into runs
-(it reads the queue only, never the API); ``writeback_freshness`` asks for today's
-partitions of the entities a successful write changed."""
+(it reads the queue only, never the API); ``writeback_freshness`` asks for a refresh of
+today's day of the entities a successful write changed."""
 
 import json
 from collections.abc import Sequence
@@ -8,7 +8,8 @@ from collections.abc import Sequence
 import dagster as dg
 
 from st_assets.defs.ingest import jobs as ingest_jobs
-from st_assets.defs.ingest.partitions import today_key
+from st_assets.defs.ingest.partitions import today
+from st_assets.defs.ingest.refresh import refresh_requests
 from st_assets.defs.names import asset_key
 from st_assets.defs.writeback import jobs
 from st_assets.defs.writeback.ops import op_name
@@ -94,12 +95,12 @@ def writeback_requests(
     job=ingest_jobs.changing_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Today's partitions of the entities changed by successful writes.",
+    description="A refresh of today's day of the entities changed by successful writes.",
 )
 def writeback_freshness(
     context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
 ) -> dg.SensorResult:
-    """One run of today's partition of the affected assets per batch of successful writes."""
+    """One refresh of today's day of the affected assets per batch of successful writes."""
     queue = writeback_queue.get_queue()
     identity = queue.identity()
     after = parse_cursor(context.cursor, identity)
@@ -110,11 +111,12 @@ def writeback_freshness(
             cursor=dump_cursor(identity, after),
         )
     last = done[-1][0]
-    request = dg.RunRequest(
-        run_key=f"writeback-fresh-{last}",
-        job_name=ingest_jobs.changing_job.name,  # the sensor's job, named for who executes it
-        partition_key=today_key(),
+    requests = refresh_requests(
+        context.repository_def,
+        [today()],
+        f"writeback-fresh-{last}",
         asset_selection=affected_assets([kind for _, kind in done]),
         tags={"writeback/successful_writes": str(len(done))},
+        job_name=ingest_jobs.changing_job.name,  # the sensor's job, named for who executes it
     )
-    return dg.SensorResult(run_requests=[request], cursor=dump_cursor(identity, last))
+    return dg.SensorResult(run_requests=requests, cursor=dump_cursor(identity, last))

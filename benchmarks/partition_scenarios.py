@@ -1,0 +1,84 @@
+"""Scenarios of the partition design (issue 17): a full history on the instance a user
+gets from ``make demo`` and ``make dev`` (SQLite, Dagster's defaults), at 2,000 and
+20,000 customers, and the granularities the design chose between (days, weeks, months)
+on that instance, each against its rate-limit floor at the API's maximum page size."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.floor import backfill_floor
+from benchmarks.harness import Bench, Row, scenario
+from benchmarks.scenarios import _correctness
+from st_sandbox.server import SandboxProcess
+
+DEFAULT_SCALES = (2_000, 20_000)
+OPTIONS_SCALE = 20_000
+GRANULARITIES = ("day", "week", "month")
+
+
+def _local_backfill(
+    bench: Bench, customers: int, granularity: str, label: str, work: Path
+) -> Row:
+    """One full history at ``customers`` on a fresh local instance, in ``granularity``."""
+    s = bench.settings
+    config = s.sandbox_config()
+    config.customers = customers
+    with SandboxProcess(config, log_file=work / "sandbox.log") as sandbox:
+        other = Bench(s, sandbox.base_url, work)
+        counts: dict[str, int] = other.stats()["records"]
+        floor = backfill_floor(counts, s.page_size, s.rate_limit, s.latency)
+        out = other.workload(
+            "ours-backfill",
+            *("--first-day", other.first_day()),
+            *("--last-day", datetime.now(UTC).date().isoformat()),
+            *("--granularity", granularity),
+            work=work / "ours",
+            local_instance=True,
+        )
+    events = sum(out["events"].values())
+    return Row(
+        label,
+        "ours",
+        out["seconds"],
+        floor,
+        out["calls"],
+        sum(out["rows"].values()),
+        out["peak_rss_mb"],
+        f"{_correctness(out['rows'], counts)}; {granularity} partitions, "
+        f"{events:,} Dagster events; local SQLite instance",
+        {"phases": out["phases"], "events": out["events"], "granularity": granularity},
+    )
+
+
+@scenario("default_instance", "full history on the local instance of make demo / make dev")
+def default_instance(bench: Bench) -> list[Row]:
+    """The whole history at 2,000 and 20,000 customers on a fresh SQLite instance with
+    Dagster's defaults: what a user's first run costs (target at 20k: 20 s)."""
+    return [
+        _local_backfill(
+            bench,
+            customers,
+            "month",
+            f"6 full history, local instance, {customers:,} customers",
+            bench.work / f"local-{customers}",
+        )
+        for customers in DEFAULT_SCALES
+    ]
+
+
+@scenario("partition_options", "the partition granularities on the local instance")
+def partition_options(bench: Bench) -> list[Row]:
+    """The same full history at 20,000 customers in daily, weekly and monthly partitions:
+    what the choice of partitions costs in Dagster's recording."""
+    return [
+        _local_backfill(
+            bench,
+            OPTIONS_SCALE,
+            granularity,
+            f"7 partitions by {granularity}, {OPTIONS_SCALE:,} customers",
+            bench.work / f"options-{granularity}",
+        )
+        for granularity in GRANULARITIES
+    ]
