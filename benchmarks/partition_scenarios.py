@@ -18,9 +18,7 @@ OPTIONS_SCALE = 20_000
 GRANULARITIES = ("day", "week", "month")
 
 
-def _local_backfill(
-    bench: Bench, customers: int, granularity: str, label: str, work: Path
-) -> Row:
+def _local_backfill(bench: Bench, customers: int, granularity: str, label: str, work: Path) -> Row:
     """One full history at ``customers`` on a fresh local instance, in ``granularity``."""
     s = bench.settings
     config = s.sandbox_config()
