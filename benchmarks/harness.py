@@ -27,6 +27,7 @@ import httpx
 
 from benchmarks.floor import Floor, LatencyModel
 from st_sandbox.config import SandboxConfig
+from st_sandbox.demo import LOCAL_INSTANCE_ENV
 from st_sandbox.server import SandboxProcess
 
 # Dagster records one "planned" event per partition of a single-run backfill unless told
@@ -40,8 +41,8 @@ WORKLOAD_ENV = {
     # INSERT and one index transaction on PostgreSQL) instead of one commit each.
     "DAGSTER_EVENT_BATCH_SIZE": "1000",
 }
-# What a user's shell has: none of the Dagster settings above.
-LOCAL_ENV = {"PYTHONWARNINGS": "ignore"}
+# What ``make demo`` and ``make dev`` give a user: the local instance's settings only.
+LOCAL_ENV = {"PYTHONWARNINGS": "ignore", **LOCAL_INSTANCE_ENV}
 # The measured processes run the production instance (docs/dagster.prod.yaml: storage in
 # PostgreSQL, a fresh database per benchmark run); ST_BENCH_STORAGE=sqlite measures the
 # local SQLite instance of ``make demo`` instead.

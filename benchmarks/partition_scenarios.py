@@ -23,6 +23,7 @@ def _local_backfill(bench: Bench, customers: int, granularity: str, label: str, 
     s = bench.settings
     config = s.sandbox_config()
     config.customers = customers
+    work.mkdir(parents=True, exist_ok=True)
     with SandboxProcess(config, log_file=work / "sandbox.log") as sandbox:
         other = Bench(s, sandbox.base_url, work)
         counts: dict[str, int] = other.stats()["records"]

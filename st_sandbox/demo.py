@@ -57,8 +57,21 @@ def sandbox_env(base_url: str, backend: str = "session") -> dict[str, str]:
     return {"ST_BASE_URL": base_url, **DEMO_ENV}
 
 
+# Dagster settings of the local instance, for this process and the ones it starts (``dg
+# dev``, its daemon and run workers): a ranged backfill records its planned partitions as
+# one event per asset instead of one per partition (Dagster's own trade-off: a failed
+# run's partitions are then not marked failed), and its results in batches.
+LOCAL_INSTANCE_ENV = {
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
+    "DAGSTER_EVENT_BATCH_SIZE": "1000",
+}
+
+
 def ensure_dagster_home() -> Path:
-    """``$DAGSTER_HOME`` (default ``./.dagster_home``) with a local ``dagster.yaml``."""
+    """``$DAGSTER_HOME`` (default ``./.dagster_home``) with a local ``dagster.yaml``, and
+    the local instance's settings (``LOCAL_INSTANCE_ENV``) unless already set."""
+    for name, value in LOCAL_INSTANCE_ENV.items():
+        os.environ.setdefault(name, value)
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
