@@ -81,3 +81,49 @@ def partition_options(bench: Bench) -> list[Row]:
         )
         for granularity in GRANULARITIES
     ]
+
+
+CURVE_SCALES = (10_000, 100_000, 300_000)
+
+
+@scenario("cost_curve", "the production backfill as the tenant grows toward 10M records")
+def cost_curve(bench: Bench) -> list[Row]:
+    """The full backfill on the production instance at growing scales (the sandbox holds
+    up to 1M customers, about 10M records; this machine's memory sets the largest scale
+    run here): time, peak RSS and where the time goes (the step reading and writing
+    against Dagster's recording around it)."""
+    s = bench.settings
+    rows = []
+    for customers in CURVE_SCALES:
+        work = bench.work / f"curve-{customers}"
+        work.mkdir(parents=True, exist_ok=True)
+        config = s.sandbox_config()
+        config.customers = customers
+        with SandboxProcess(config, log_file=work / "sandbox.log") as sandbox:
+            other = Bench(s, sandbox.base_url, work)
+            counts: dict[str, int] = other.stats()["records"]
+            floor = backfill_floor(counts, s.page_size, s.rate_limit, s.latency)
+            out = other.workload(
+                "ours-backfill",
+                *("--first-day", other.first_day()),
+                *("--last-day", datetime.now(UTC).date().isoformat()),
+                work=work / "ours",
+            )
+        phases = out["phases"]
+        step = phases.get("step:servicetitan_changing_entities", 0.0)
+        run = phases.get("servicetitan_changing", 0.0)
+        rows.append(
+            Row(
+                f"8 cost curve, {customers:,} customers",
+                "ours",
+                out["seconds"],
+                floor,
+                out["calls"],
+                sum(out["rows"].values()),
+                out["peak_rss_mb"],
+                f"{_correctness(out['rows'], counts)}; changing run {run:.1f} s, of which its "
+                f"step {step:.1f} s (reads and writes) and {run - step:.1f} s Dagster around it",
+                {"phases": phases, "events": out["events"]},
+            )
+        )
+    return rows
