@@ -83,7 +83,7 @@ def partition_options(bench: Bench) -> list[Row]:
     ]
 
 
-CURVE_SCALES = (10_000, 100_000, 300_000)
+CURVE_SCALES = (10_000, 50_000, 100_000, 150_000)
 
 
 @scenario("cost_curve", "the production backfill as the tenant grows toward 10M records")
