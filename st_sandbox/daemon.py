@@ -80,8 +80,9 @@ class DaemonProcess:
         self.process.wait(timeout=30)
         self.process = None
 
-    def run_workers(self) -> list[int]:
-        """The pids of the run processes alive in the daemon's group."""
+    def run_workers(self, location_module: str | None = None) -> list[int]:
+        """The pids of the run processes alive in the daemon's group (of the code server
+        of ``location_module`` only, when given)."""
         import psutil
 
         if self.process is None:
@@ -91,10 +92,14 @@ class DaemonProcess:
             try:
                 if os.getpgid(proc.info["pid"]) != self.process.pid:
                     continue
-            except (ProcessLookupError, PermissionError):
+                line = " ".join(proc.info["cmdline"] or [])
+                if RUN_WORKER_MARK not in line or HELPER_MARK in line:
+                    continue
+                parent = proc.parent()
+                server = " ".join(parent.cmdline()) if parent else ""
+            except (ProcessLookupError, PermissionError, psutil.Error):
                 continue
-            line = " ".join(proc.info["cmdline"] or [])
-            if RUN_WORKER_MARK in line and HELPER_MARK not in line:
+            if location_module is None or location_module in server:
                 pids.append(proc.info["pid"])
         return pids
 

@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-import httpx
 import dagster as dg
+import httpx
 import pytest
 
 from st_resources.writeback.payloads import PayloadError

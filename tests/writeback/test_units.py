@@ -192,7 +192,11 @@ def test_pending_requests_go_out_in_batches_of_one_kind(tmp_path: Any) -> None:
     queue.submit("create_job", _create_job(), requested_by="bo")
     pending = queue.pending_after(0)
     found = list(batches(pending, size=25))
-    assert [(b[0].kind, len(b)) for b in found] == [("dispatch", 25), ("dispatch", 5), ("create_job", 1)]
+    assert [(b[0].kind, len(b)) for b in found] == [
+        ("dispatch", 25),
+        ("dispatch", 5),
+        ("create_job", 1),
+    ]
     runs = [run_request_for_batch(b) for b in found]
     assert len({r.run_key for r in runs}) == 3
     assert runs[0].run_key == f"{found[0][0].id}..{found[0][-1].id}"
