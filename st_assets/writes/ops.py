@@ -9,7 +9,7 @@ from st_assets.defs.names import WRITE_POOL
 from st_resources.resource import ServiceTitanResource
 from st_resources.writeback.batch import BatchOutcome, process_batch
 from st_resources.writeback.queue import FAILED, WriteQueue, WriteQueueResource
-from st_resources.writeback.sender import TransientWriteError
+from st_resources.writeback.sender import Attempt, TransientWriteError
 
 # Transient errors only reach the op after the backend's own retries; a few more, spaced
 # out, ride through a short outage. Retries stay in the op (same run, same keys): a
@@ -58,8 +58,8 @@ def build_write_op(kind: str) -> dg.OpDefinition:
             kind=kind,
             run_id=context.run_id,
             final_attempt=context.retry_number >= WRITE_RETRY.max_retries,
+            report=lambda request_id, attempt, error: _log(context, request_id, attempt, error),
         )
-        _log(context, outcome)
         if outcome.transient:  # the RetryPolicy sends those again; finished ones are skipped
             raise TransientWriteError(
                 f"{len(outcome.transient)} request(s) met a transient error: "
@@ -88,12 +88,15 @@ def _check_kinds(queue: WriteQueue, request_ids: list[str], kind: str) -> None:
             )
 
 
-def _log(context: dg.OpExecutionContext, outcome: BatchOutcome) -> None:
-    for request_id, attempt in outcome.attempts.items():
-        sent = "sent" if attempt.sent else "not sent"
-        context.log.info(f"write request {request_id}: {attempt.request.status} ({sent})")
-    for request_id, message in outcome.transient.items():
-        context.log.warning(f"write request {request_id}: transient error, retrying: {message}")
+def _log(
+    context: dg.OpExecutionContext, request_id: str, attempt: Attempt | None, error: str | None
+) -> None:
+    """One event per request as it ends (a run writing events is alive to the reconciler)."""
+    if attempt is None:
+        context.log.warning(f"write request {request_id}: transient error, retrying: {error}")
+        return
+    sent = "sent" if attempt.sent else "not sent"
+    context.log.info(f"write request {request_id}: {attempt.request.status} ({sent})")
 
 
 def _metadata(outcome: BatchOutcome) -> dict[str, Any]:

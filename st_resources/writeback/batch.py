@@ -53,12 +53,15 @@ def process_batch(
     run_id: str | None = None,
     final_attempt: bool = True,
     threads: int = DEFAULT_THREADS,
+    report: Callable[[str, Attempt | None, str | None], None] | None = None,
 ) -> BatchOutcome:
     """Claim, guard, send and record one attempt of each request of ``kind``.
 
     Never raises for one request's transient failure: those are in ``transient`` (their
     attempt recorded), for the caller to retry. Other exceptions propagate after every
-    request of the batch was tried.
+    request of the batch was tried. ``report(id, attempt, transient error)`` is called as
+    each request ends: the run logs it then, so a long batch never looks silent (dead)
+    to the reconciler.
     """
     outcome = BatchOutcome()
     errors: list[BaseException] = []

@@ -390,3 +390,20 @@ def test_capabilities_say_what_each_backend_cannot_send_and_what_to_do() -> None
     refusal = V2_CAPABILITIES.refusal("create_job", {"customer_id"})
     assert refusal is not None and "book it in ServiceTitan" in refusal
     assert SESSION_CAPABILITIES.auto_invoice and not V2_CAPABILITIES.auto_invoice
+
+
+def test_submit_wait_exits_by_outcome_and_times_out(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from st_resources.writeback import cli
+
+    url = f"sqlite:///{tmp_path / 'q.sqlite'}"
+    argv = ["--db-url", url, "submit", "--no-check", "--wait", "--timeout", "0.3"]
+    dispatch = ["dispatch", "--job", "3", "--technician", "1"]
+    assert cli.main([*argv, *dispatch]) == cli.EXIT_TIMEOUT  # no daemon: still pending
+    queue = WriteQueue(url)
+    [request] = queue.recent()
+    queue.record_attempt(request, outcome="conflict", status="conflict")
+    assert cli.wait_for_outcome(queue, request.id, 0.3) == cli.EXIT_CODES["conflict"] == 3
+    assert '"status": "conflict"' in capsys.readouterr().out
+    assert cli.EXIT_CODES == {"succeeded": 0, "conflict": 3, "rejected": 4, "failed": 5}
