@@ -459,12 +459,13 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def writeback_latency(
-    base_url: str, work: Path, first_day: str, requests_file: Path, rate: float
+    base_url: str, work: Path, first_day: str, requests_file: Path, rate: float, singles: int
 ) -> dict[str, Any]:
-    """Submit every write request of ``requests_file`` (a JSON list of ``[kind, payload]``)
-    at once, then tick ``writeback_requests`` and execute its runs, as the daemon would,
-    until no request is pending. Each request's latency runs from its submit to its API
-    answer recorded in the queue (``created_at`` → ``finished_at``)."""
+    """The write requests of ``requests_file`` (a JSON list of ``[kind, payload]``) under a
+    real Dagster daemon: a warm-up, single requests one after another, then the rest at
+    once (``benchmarks.writeback_daemon``)."""
+    from benchmarks.writeback_daemon import measure
+    from st_resources.writeback.queue import WriteQueue
     from st_sandbox.cli import outbox_code_command
 
     _point_at(base_url, work, rate)
@@ -472,84 +473,20 @@ def writeback_latency(
     # by its code command), as in a deployment; the harness sets the jobs up as ``demo``,
     # whose TOTP code a second login within the same 30 s would find already used.
     os.environ.pop("ST_TOTP_SECRET", None)
-    os.environ.update(
-        {
-            "ST_USERNAME": "dispatcher",
-            "ST_PASSWORD": "dispatch-password",
-            "ST_MFA_METHOD": "sms",
-            "ST_MFA_CODE_COMMAND": outbox_code_command(base_url),
-            "ST_WRITEBACK_DB_URL": f"sqlite:///{work / 'queue.sqlite'}",
-        }
-    )
-    import dagster as dg
-
-    from st_assets.definitions import writeback_defs
-    from st_resources.writeback.queue import WriteQueueResource
-
-    defs = dg.Definitions.merge(_definitions(first_day), writeback_defs())
-    sensor = defs.resolve_sensor_def("writeback_requests")
-    queue_resource = WriteQueueResource(db_url=os.environ["ST_WRITEBACK_DB_URL"])
-    resources = {"writeback_queue": queue_resource}
-    queue = queue_resource.get_queue()
-    wanted = json.loads(requests_file.read_text())
-    ticked: dict[str, float] = {}
-    launched: dict[str, float] = {}
-    cursor: str | None = None
-    ids = [
-        queue.submit(kind, payload, requested_by="benchmark").request.id for kind, payload in wanted
-    ]
-    with dg.DagsterInstance.get() as instance:
-        while True:
-            with dg.build_sensor_context(
-                instance=instance, cursor=cursor, resources=resources, definitions=defs
-            ) as context:
-                outcome = sensor(context)
-            assert isinstance(outcome, dg.SensorResult)
-            if not outcome.run_requests:
-                break
-            cursor = outcome.cursor
-            tick = time.time()
-            for request in outcome.run_requests:
-                request_id = request.run_key or ""  # the request id (see run_request_for)
-                ticked[request_id] = tick
-                launched[request_id] = time.time()
-                assert request.job_name is not None
-                defs.resolve_job_def(request.job_name).execute_in_process(
-                    run_config={**(request.run_config or {}), **QUIET},
-                    instance=instance,
-                    tags=request.tags,
-                    raise_on_error=False,
-                )
-    done = [queue.get(i) for i in ids]
-    latency = [
-        (r.finished_at - r.created_at).total_seconds() for r in done if r.finished_at is not None
-    ]
-    first = min(r.created_at for r in done).timestamp()
-    last = max((r.finished_at or r.updated_at).timestamp() for r in done)
-    to_tick = [ticked[r.id] - r.created_at.timestamp() for r in done if r.id in ticked]
-    runs = [
-        r.finished_at.timestamp() - launched[r.id]
-        for r in done
-        if r.finished_at is not None and r.id in launched
-    ]
-    statuses: dict[str, int] = {}
-    for r in done:
-        statuses[r.status] = statuses.get(r.status, 0) + 1
-    return {
-        "seconds": last - first,
-        "peak_rss_mb": peak_rss_mb(),
-        "statuses": statuses,
-        "latency": {
-            "p50": _quantile(latency, 0.5),
-            "p95": _quantile(latency, 0.95),
-            "max": max(latency),
-        }
-        if latency
-        else {},
-        "submit_to_first_tick": min(to_tick, default=0.0),
-        "run_median": statistics.median(runs) if runs else 0.0,
-        "client": _client_metrics(),
+    env = {
+        "ST_USERNAME": "dispatcher",
+        "ST_PASSWORD": "dispatch-password",
+        "ST_MFA_METHOD": "sms",
+        "ST_MFA_CODE_COMMAND": outbox_code_command(base_url),
+        "ST_WRITEBACK_DB_URL": f"sqlite:///{work / 'queue.sqlite'}",
+        "ST_PARTITIONS_START": first_day,
     }
+    os.environ.update(env)
+    wanted = [(kind, payload) for kind, payload in json.loads(requests_file.read_text())]
+    home = Path(os.environ["DAGSTER_HOME"])
+    queue = WriteQueue(env["ST_WRITEBACK_DB_URL"])
+    out = measure(dict(os.environ), home, queue, wanted, singles)
+    return {**out, "seconds": out["burst"]["seconds_to_empty"], "peak_rss_mb": peak_rss_mb()}
 
 
 def load_location() -> dict[str, Any]:
@@ -602,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--requests", type=Path, help="writeback-latency: JSON [kind, payload] list"
     )
+    parser.add_argument("--singles", type=int, default=10, help="writeback-latency: singles")
     args = parser.parse_args(argv)
     if args.workload == "ours-backfill":
         out = ours_backfill(
@@ -614,7 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.workload == "dbt-build":
         out = dbt_build(args.work)
     elif args.workload == "writeback-latency":
-        out = writeback_latency(args.base_url, args.work, args.first_day, args.requests, args.rate)
+        out = writeback_latency(
+            args.base_url, args.work, args.first_day, args.requests, args.rate, args.singles
+        )
     elif args.workload == "load-location":
         out = load_location()
     else:

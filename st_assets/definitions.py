@@ -64,5 +64,9 @@ def ingest_defs(
 
 
 def writeback_defs() -> dg.Definitions:
-    """The write-back definitions (its freshness sensor targets the ingest job)."""
-    return load_defs("writeback")
+    """The write-back definitions of both locations: the main one's (auto-invoice, the
+    freshness sensor, which targets the ingest job) and the ``writeback`` location's
+    (write jobs, queue sensor, reconciler; ``st_assets/writes``), without resources."""
+    from st_assets.writes.definitions import write_defs
+
+    return dg.Definitions.merge(load_defs("writeback"), write_defs())

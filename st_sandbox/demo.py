@@ -65,22 +65,45 @@ LOCAL_INSTANCE_ENV = {
     "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
     "DAGSTER_EVENT_BATCH_SIZE": "1000",
 }
+LOCAL_INSTANCE_HEADER = "# Local instance: SQLite storage in this folder."
+LOCAL_INSTANCE_YAML = f"""{LOCAL_INSTANCE_HEADER} See docs/dagster.prod.yaml for production.
+# Written by st-demo/st-dev while this header is the first line; edit it away to keep changes.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 4
+# A write request should reach the API seconds after it is queued: the run queue is read
+# every second instead of every five, and dequeued runs are launched by threads, so the
+# batches of a burst start together.
+run_queue:
+  dequeue_interval_seconds: 1
+  dequeue_use_threads: true
+  dequeue_num_workers: 4
+# Sensors are evaluated in threads: a slow one (dbt, the change feed) never delays the
+# write queue's, which ticks on every pass of the loop.
+sensors:
+  use_threads: true
+  num_workers: 4
+# That sensor's skipped ticks add up; a day of them is enough to look back on.
+retention:
+  sensor:
+    purge_after_days:
+      skipped: 1
+"""
 
 
 def ensure_dagster_home() -> Path:
-    """``$DAGSTER_HOME`` (default ``./.dagster_home``) with a local ``dagster.yaml``, and
-    the local instance's settings (``LOCAL_INSTANCE_ENV``) unless already set."""
+    """``$DAGSTER_HOME`` (default ``./.dagster_home``) with the local ``dagster.yaml``
+    (rewritten while it is still the one these tools wrote), and the local instance's
+    settings (``LOCAL_INSTANCE_ENV``) unless already set."""
     for name, value in LOCAL_INSTANCE_ENV.items():
         os.environ.setdefault(name, value)
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster_home").resolve())))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(
-            "# Local instance: SQLite storage in this folder. See docs/dagster.prod.yaml for production.\n"
-            "telemetry:\n  enabled: false\n"
-            "concurrency:\n  pools:\n    default_limit: 4\n"
-        )
+    if not config.exists() or config.read_text().startswith(LOCAL_INSTANCE_HEADER):
+        config.write_text(LOCAL_INSTANCE_YAML)
     return home
 
 

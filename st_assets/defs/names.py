@@ -22,6 +22,11 @@ WAREHOUSE_SCHEMAS = ("staging", "marts", "reports")
 API_POOL = "servicetitan_api"
 """Every step that calls the tenant (ingest assets, write ops): they share its rate limit."""
 
+WRITE_POOL = "servicetitan_writes"
+"""The write ops (``st_assets/writes``): a pool of their own, so that a backfill holding
+every slot of ``servicetitan_api`` cannot keep a write waiting. Writes are few and short;
+the transport's adaptive limiter and its 429 retries absorb the extra requests."""
+
 WAREHOUSE_POOL = "warehouse_duckdb"
 """The dbt build, which writes ``warehouse.duckdb``: one process may write the file at a
 time (``warehouse_write_lock``), so a limit of 1 on this pool queues builds in Dagster

@@ -3,6 +3,7 @@
     st-writeback submit dispatch --job 12 --technician 3 --start 2026-05-01T09:00:00Z \\
         --end 2026-05-01T11:00:00Z --status Dispatched
     st-writeback submit invoice --job 12 --items items.json --discount 10% --payment card:tok_visa
+    st-writeback submit --wait --timeout 60 dispatch --job 12 --technician any ...
     st-writeback status <id>
     st-writeback list --status conflict
     st-writeback list --stuck
@@ -12,8 +13,13 @@ The queue is ``ST_WRITEBACK_DB_URL`` (or ``--db-url``; default SQLite under
 ``DAGSTER_HOME``). When a tenant is configured (``ST_BASE_URL``, or ``ST_BACKEND=v2``
 with the v2 app's variables), a request is checked against it before it is stored: what
 the backend cannot send at all, an unknown job, an invoice of a job not completed;
-``--no-check`` skips that. The ``writeback_requests`` sensor then launches one run per
-request.
+``--no-check`` skips that. The ``writeback_requests`` sensor then launches a run for it
+(a batch of requests per run when many are pending).
+
+``submit --wait`` waits for the request's outcome (``--timeout`` seconds, default 120),
+prints the request with its audit rows and exits by outcome: 0 ``succeeded``, 3
+``conflict``, 4 ``rejected``, 5 ``failed``, 6 still waiting at the timeout (2: refused
+before anything was queued, as without ``--wait``).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import getpass
 import json
 import os
 import sys
+import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -33,10 +40,22 @@ import dagster as dg
 from st_resources.resource import REQUIRED_ENV, backend_from_env, resource_from_env
 from st_resources.writeback.payloads import ANY_TECHNICIAN, Payload, PayloadError
 from st_resources.writeback.preflight import tenant_check
-from st_resources.writeback.queue import STATUSES, WriteQueue, audit_table
+from st_resources.writeback.queue import (
+    CONFLICT,
+    FAILED,
+    REJECTED,
+    STATUSES,
+    SUCCEEDED,
+    WriteQueue,
+    audit_table,
+)
 from st_resources.writeback.stuck import find_stuck, redrive_seconds
 
 MAX_ITEMS_FILE_BYTES = 1024 * 1024
+EXIT_REFUSED, EXIT_TIMEOUT = 2, 6
+EXIT_CODES = {SUCCEEDED: 0, CONFLICT: 3, REJECTED: 4, FAILED: 5}
+"""``submit --wait``: the exit code of each outcome (``EXIT_TIMEOUT`` when none came)."""
+WAIT_POLL_SECONDS = 0.2
 
 
 def _technicians(values: list[str] | None) -> list[int] | list[str] | None:
@@ -145,6 +164,23 @@ def _window_args(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--arrival-end", help="arrival window end")
 
 
+def _wait_args(p: argparse.ArgumentParser, default: Any) -> None:
+    """``--wait`` and ``--timeout``, before or after the request kind (the kind's parser
+    leaves them unset unless given: a subparser's defaults would override the parent's)."""
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        default=default,
+        help="wait for the outcome; exit 0 succeeded, 3 conflict, 4 rejected, 5 failed, 6 timeout",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0 if default is False else default,
+        help="seconds --wait waits (default 120)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="st-writeback", description=__doc__.split("\n")[0])
     parser.add_argument("--db-url", help="the queue (default: ST_WRITEBACK_DB_URL or SQLite)")
@@ -153,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     submit = sub.add_parser("submit", help="queue a write request")
     submit.add_argument("--requested-by", default=None, help="who asks (default: OS user)")
     submit.add_argument("--no-check", action="store_true", help="skip the tenant check")
+    _wait_args(submit, default=False)
     kinds = submit.add_subparsers(dest="what", required=True)
     dispatch = kinds.add_parser("dispatch", help="assign technicians, window, status")
     dispatch.add_argument("--job", type=int, required=True)
@@ -176,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--summary")
     create.add_argument("--technician", action="append")
     _window_args(create, required=True)
+    for kind_parser in (dispatch, invoice, create):
+        _wait_args(kind_parser, default=argparse.SUPPRESS)
 
     status = sub.add_parser("status", help="one request, with its audit rows")
     status.add_argument("id")
@@ -216,27 +255,53 @@ def _instance() -> dg.DagsterInstance | None:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
 
 
+def wait_for_outcome(queue: WriteQueue, request_id: str, timeout: float) -> int:
+    """Poll the request until it ends or ``timeout`` passes; print it with its audit rows
+    and return the exit code of its outcome."""
+    deadline = time.monotonic() + timeout
+    request = queue.get(request_id)
+    while not request.terminal and time.monotonic() < deadline:
+        time.sleep(WAIT_POLL_SECONDS)
+        request = queue.get(request_id)
+    _print({**request.to_json(), "audit": queue.audit(request.id)})
+    if not request.terminal:
+        print(
+            f"request {request.id} is still {request.status} after {timeout:g} s "
+            "(st-writeback list --stuck says why)",
+            file=sys.stderr,
+        )
+        return EXIT_TIMEOUT
+    return EXIT_CODES[request.status]
+
+
+def submit(queue: WriteQueue, args: argparse.Namespace) -> int:
+    """``st-writeback submit``: queue the request (and with ``--wait``, wait for it)."""
+    try:
+        kind, payload = payload_from_args(args)
+        check = None if args.no_check else _tenant_check()
+        submitted = queue.submit(
+            kind, payload, requested_by=args.requested_by or getpass.getuser(), check=check
+        )
+    except PayloadError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    if submitted.duplicate:
+        print(
+            f"the same request is already queued as {submitted.request.id} "
+            f"({submitted.request.status}); nothing new was stored",
+            file=sys.stderr,
+        )
+    if args.wait:
+        return wait_for_outcome(queue, submitted.request.id, args.timeout)
+    _print(submitted.request.to_json())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     queue = WriteQueue(args.db_url or os.environ.get("ST_WRITEBACK_DB_URL") or None)
     if args.command == "submit":
-        try:
-            kind, payload = payload_from_args(args)
-            check = None if args.no_check else _tenant_check()
-            submitted = queue.submit(
-                kind, payload, requested_by=args.requested_by or getpass.getuser(), check=check
-            )
-        except PayloadError as exc:
-            print(f"refused: {exc}", file=sys.stderr)
-            return 2
-        if submitted.duplicate:
-            print(
-                f"the same request is already queued as {submitted.request.id} "
-                f"({submitted.request.status}); nothing new was stored",
-                file=sys.stderr,
-            )
-        _print(submitted.request.to_json())
-        return 0
+        return submit(queue, args)
     if args.command == "status":
         try:
             request = queue.get(args.id)

@@ -2,7 +2,9 @@
 
 A request is *stuck* when it has been ``pending`` or ``running`` longer than
 ``ST_WRITEBACK_REDRIVE_SECONDS`` (counted from its last change or its last re-drive).
-Why it waits is read from the Dagster instance, by the run tag ``writeback/request_id``:
+Why it waits is read from the Dagster instance, by the run tag ``writeback_request/<id>``
+(every run carries one per request of its batch; runs of one request made before batches
+carry ``writeback/request_id``):
 
 - ``no run``: no run was ever created for it (e.g. a queue the sensor's cursor skipped);
 - ``run failed before sending``: its run ended while the request was still ``pending``
@@ -32,6 +34,7 @@ from st_resources.writeback.queue import PENDING, RUNNING, WriteQueue, WriteRequ
 REDRIVE_SECONDS_ENV = "ST_WRITEBACK_REDRIVE_SECONDS"
 DEFAULT_REDRIVE_SECONDS = 120
 REQUEST_TAG = "writeback/request_id"
+REQUEST_TAG_PREFIX = "writeback_request/"
 NO_RUN, FAILED_BEFORE_SENDING, RUN_DIED = "no run", "run failed before sending", "run died"
 NO_RUN_INFORMATION = "no run information"
 SCAN_LIMIT = 5000
@@ -45,6 +48,12 @@ LIVE_RUN_STATUSES = frozenset(
         dg.DagsterRunStatus.MANAGED,
     }
 )
+
+
+def request_tag(request_id: str) -> str:
+    """The run tag naming one request of the run's batch (its value is ``"1"``)."""
+    return f"{REQUEST_TAG_PREFIX}{request_id}"
+
 
 redrive_metadata = sa.MetaData()
 
@@ -139,13 +148,22 @@ def run_state(
     """Why ``request`` waits, from its newest run: (reason, that run's id)."""
     if instance is None:
         return NO_RUN_INFORMATION, None
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={REQUEST_TAG: request.id}), limit=1)
-    if not runs:
+    run = newest_run(instance, request.id)
+    if run is None:
         return NO_RUN, None
-    run = runs[0]
     if run.status in LIVE_RUN_STATUSES and not _silent(instance, run, cutoff):
         return f"run {run.status.value.lower()}", run.run_id
     return (FAILED_BEFORE_SENDING if request.status == PENDING else RUN_DIED), run.run_id
+
+
+def newest_run(instance: dg.DagsterInstance, request_id: str) -> dg.DagsterRun | None:
+    """The newest run given the request: by its batch tag (every run since batches, so
+    every re-drive too), else by the tag of the single-request runs made before."""
+    for tags in ({request_tag(request_id): "1"}, {REQUEST_TAG: request_id}):
+        runs = instance.get_runs(filters=dg.RunsFilter(tags=tags), limit=1)
+        if runs:
+            return runs[0]
+    return None
 
 
 def waiting(queue: WriteQueue) -> list[WriteRequest]:

@@ -76,9 +76,10 @@ def test_dg_check_defs_and_dg_list_defs_load_the_project(dg_env: dict[str, str])
         "ingest_checks_automation",
         "warehouse_models_automation",
         "change_feed",
-        "writeback_requests",
-        "writeback_redrive",
+        "writeback_freshness",
     } <= {s["name"] for s in defs["sensors"]}
+    # The write jobs and their sensors are the ``writeback`` location of their own.
+    assert not {"writeback_requests", "writeback_redrive"} & {s["name"] for s in defs["sensors"]}
     assert {"recent_partitions", "nightly_reference", "nightly_checks"} <= {
         s["name"] for s in defs["schedules"]
     }

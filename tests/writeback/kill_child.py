@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import dagster as dg
 
-from st_assets.defs.writeback.sensors import run_request_for
+from st_assets.writes.sensors import run_request_for
 from st_resources.writeback.queue import WriteQueue
 from tests.writeback.conftest import Harness
 

@@ -20,8 +20,14 @@ def _submit(queue: WriteQueue, job_id: int) -> str:
     return queue.submit("dispatch", payload, requested_by="alice").request.id
 
 
-def _keys(harness: Harness) -> list[str | None]:
-    return [r.run_key for r in harness.tick().run_requests or []]
+def _keys(harness: Harness) -> list[str]:
+    """The requests the tick launched (a batch of them per run), in order."""
+    return [
+        request_id
+        for run in harness.tick().run_requests or []
+        for op in (run.run_config or {})["ops"].values()
+        for request_id in op["config"]["request_ids"]
+    ]
 
 
 def _recreate(queue: WriteQueue) -> None:
@@ -72,5 +78,5 @@ def test_an_old_plain_number_cursor_starts_over(
     harness: Any = harness_factory(server, sqlite_queue_url)
     pending = [_submit(harness.queue, job) for job in (1, 2)]
     harness.cursors["writeback_requests"] = "2"
-    # Run keys are the request ids: the daemon launches nothing that already has a run.
+    # Run keys come from the request ids: the daemon launches nothing that already has a run.
     assert _keys(harness) == pending

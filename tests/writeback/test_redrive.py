@@ -11,7 +11,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from st_assets.defs.writeback.sensors import run_request_for
+from st_assets.writes.sensors import run_request_for
 from st_resources.writeback import cli
 from st_resources.writeback.queue import WriteRequest
 from st_resources.writeback.sender import prepare_body, send
@@ -43,6 +43,11 @@ def _create_run(
     if failed:
         harness.instance.report_run_failed(run)
     return run.run_id
+
+
+def _request_ids(run: dg.RunRequest) -> list[str]:
+    [op] = (run.run_config or {})["ops"].values()
+    return list(op["config"]["request_ids"])
 
 
 def _create_job_payload(server: SandboxServer, summary: str) -> dict[str, Any]:
@@ -96,14 +101,14 @@ def test_stuck_requests_are_redriven_and_written_once(
 
     result = harness.tick("writeback_redrive")
     requests = result.run_requests or []
-    assert [r.run_key for r in requests] == [
-        f"{r.id}:redrive:1"
-        for r in (never, failed_early, killed, died)  # by seq
+    # One run per kind, its requests by seq; the key names the first one's re-drive.
+    assert [r.run_key for r in requests] == [f"{never.id}:redrive:1+2", f"{died.id}:redrive:1"]
+    assert [_request_ids(r) for r in requests] == [
+        [never.id, failed_early.id, killed.id],
+        [died.id],
     ]
     assert [r.tags["writeback/redrive_reason"] for r in requests] == [
-        NO_RUN,
-        FAILED_BEFORE_SENDING,
-        RUN_DIED,
+        ",".join(sorted({NO_RUN, FAILED_BEFORE_SENDING, RUN_DIED})),
         RUN_DIED,
     ]
     assert all(harness.execute(r).success for r in requests)

@@ -12,12 +12,9 @@ import pytest
 from pydantic import SecretStr
 
 from st_assets.defs.names import asset_key
-from st_assets.defs.writeback.sensors import (
-    affected_assets,
-    dump_cursor,
-    parse_cursor,
-    run_request_for,
-)
+from st_assets.defs.writeback.sensors import affected_assets
+from st_assets.writes.cursor import dump_cursor, parse_cursor
+from st_assets.writes.sensors import batches, run_request_for, run_request_for_batch
 from st_contract.models import Estimate, Job, Location, MembershipSummary, MembershipType
 from st_resources.errors import UnsupportedOperation
 from st_resources.session import SESSION_CAPABILITIES
@@ -182,9 +179,45 @@ def test_the_run_request_of_a_write_request_is_keyed_by_its_id(tmp_path: Any) ->
     assert run.run_key == request.request.id
     assert run.job_name == "writeback_dispatch"
     assert run.run_config == {
-        "ops": {"send_dispatch": {"config": {"request_id": request.request.id}}}
+        "ops": {"send_dispatch": {"config": {"request_ids": [request.request.id]}}}
     }
     assert run.tags["writeback/requested_by"] == "al"
+    assert run.tags[f"writeback_request/{request.request.id}"] == "1"
+
+
+def test_pending_requests_go_out_in_batches_of_one_kind(tmp_path: Any) -> None:
+    queue = WriteQueue(f"sqlite:///{tmp_path / 'q.sqlite'}")
+    for job in range(1, 31):
+        queue.submit("dispatch", {"job_id": job, "technician_ids": [1]}, requested_by="al")
+    queue.submit("create_job", _create_job(), requested_by="bo")
+    pending = queue.pending_after(0)
+    found = list(batches(pending, size=25))
+    assert [(b[0].kind, len(b)) for b in found] == [
+        ("dispatch", 25),
+        ("dispatch", 5),
+        ("create_job", 1),
+    ]
+    runs = [run_request_for_batch(b) for b in found]
+    assert len({r.run_key for r in runs}) == 3
+    assert runs[0].run_key == f"{found[0][0].id}..{found[0][-1].id}"
+    assert runs[0].run_config["ops"]["send_dispatch"]["config"]["request_ids"] == [
+        r.id for r in found[0]
+    ]
+    assert "writeback/request_id" not in runs[0].tags  # only single-request runs carry it
+    assert runs[2].job_name == "writeback_create_job" and runs[2].run_key == found[2][0].id
+    with pytest.raises(ValueError, match="one kind"):
+        run_request_for_batch([found[0][0], found[2][0]])
+
+
+def _create_job() -> dict[str, Any]:
+    return {
+        "customer_id": 1,
+        "location_id": 1,
+        "business_unit_id": 1,
+        "job_type_id": 1,
+        "start": "2026-05-01T09:00:00Z",
+        "end": "2026-05-01T11:00:00Z",
+    }
 
 
 def test_affected_assets_are_the_union_in_a_stable_order() -> None:
@@ -357,3 +390,20 @@ def test_capabilities_say_what_each_backend_cannot_send_and_what_to_do() -> None
     refusal = V2_CAPABILITIES.refusal("create_job", {"customer_id"})
     assert refusal is not None and "book it in ServiceTitan" in refusal
     assert SESSION_CAPABILITIES.auto_invoice and not V2_CAPABILITIES.auto_invoice
+
+
+def test_submit_wait_exits_by_outcome_and_times_out(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from st_resources.writeback import cli
+
+    url = f"sqlite:///{tmp_path / 'q.sqlite'}"
+    argv = ["--db-url", url, "submit", "--no-check", "--wait", "--timeout", "0.3"]
+    dispatch = ["dispatch", "--job", "3", "--technician", "1"]
+    assert cli.main([*argv, *dispatch]) == cli.EXIT_TIMEOUT  # no daemon: still pending
+    queue = WriteQueue(url)
+    [request] = queue.recent()
+    queue.record_attempt(request, outcome="conflict", status="conflict")
+    assert cli.wait_for_outcome(queue, request.id, 0.3) == cli.EXIT_CODES["conflict"] == 3
+    assert '"status": "conflict"' in capsys.readouterr().out
+    assert cli.EXIT_CODES == {"succeeded": 0, "conflict": 3, "rejected": 4, "failed": 5}
