@@ -15,6 +15,10 @@ Where the two paths could disagree, the fast path does what the Python path does
 - decimals given as JSON numbers are parsed from their text, never through a float; the
   Python fallback parses them with ``Decimal`` too, so both paths are exact;
 - a ``null`` record, a page that is not one JSON object, a missing ``data``: Python path.
+
+Pages of other shapes (the v2 API's) say how they differ in a ``PageShape``: the
+envelope's continuation field, fields read as another JSON type and converted
+column-wise, and the same reshaping per record for the Python path.
 """
 
 from __future__ import annotations
