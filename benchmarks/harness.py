@@ -60,7 +60,7 @@ class Settings:
     latency_per_record_us: float = 20.0
     history_days: int = 1095
     changes: tuple[int, ...] = (1000, 4000)
-    page_size: int = 1000
+    page_size: int = 5000  # the API's maximum, the resources' default
     seed: int = 7
     writes: int = 100  # write-back requests of the latency scenario
 
@@ -172,7 +172,11 @@ class Bench:
             work.mkdir(parents=True, exist_ok=True)
             cmd += ["--base-url", self.base_url, "--work", str(work)]
             cmd += ["--rate", f"{self.settings.rate_limit:g}", *args]
-        env = {**os.environ, **(LOCAL_ENV if local_instance else WORKLOAD_ENV)}
+        env = {
+            **os.environ,
+            **(LOCAL_ENV if local_instance else WORKLOAD_ENV),
+            "ST_PAGE_SIZE": str(self.settings.page_size),
+        }
         if work is not None and name.startswith("ours") and not local_instance:
             env.update(dagster_instance(work / "dagster_home"))
         before = self.requests()

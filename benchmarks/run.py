@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -37,6 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--writes", type=int, default=defaults.writes, help="write-back requests (scenario 5)"
     )
+    parser.add_argument("--page-size", type=int, default=defaults.page_size)
+    parser.add_argument(
+        "--backend",
+        choices=["session", "v2"],
+        default=None,
+        help="our backend (ST_BACKEND of the measured processes; default: the environment's)",
+    )
     parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=None)
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder of RESULTS.md and results.json"
@@ -58,7 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         history_days=args.history_days,
         changes=tuple(args.changes),
         writes=args.writes,
+        page_size=args.page_size,
     )
+    if args.backend:
+        os.environ["ST_BACKEND"] = args.backend
     report = run(settings, args.scenarios, args.work)
     command = "python -m benchmarks.run " + shlex.join(argv if argv is not None else sys.argv[1:])
     args.out.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-PAGE_SIZE = 1000  # the resource's default, and the peer's: both pay the same calls
+# Ours reads ST_PAGE_SIZE (the harness sets it); the peer gets the same: both pay the same calls.
+PAGE_SIZE = int(os.environ.get("ST_PAGE_SIZE", "5000"))
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -38,7 +39,7 @@ def _point_at(base_url: str, work: Path, rate: float) -> None:
     """Environment of the code location: the sandbox, our warehouse and Dagster home."""
     from st_sandbox.demo import ensure_dagster_home, sandbox_env
 
-    os.environ.update(sandbox_env(base_url))
+    os.environ.update(sandbox_env(base_url, os.environ.get("ST_BACKEND") or "session"))
     os.environ["ST_WAREHOUSE_DIR"] = str(work / "warehouse")
     os.environ["DAGSTER_HOME"] = str(work / "dagster_home")
     os.environ["ST_RATE_LIMIT"] = str(rate)

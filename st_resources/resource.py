@@ -21,7 +21,7 @@ from pydantic import Field, SecretStr
 
 from st_resources.backend import Backend
 from st_resources.session import SessionBackend
-from st_resources.settings import SessionSettings, TransportSettings, V2Settings
+from st_resources.settings import MAX_PAGE_SIZE, SessionSettings, TransportSettings, V2Settings
 from st_resources.v2 import V2Backend
 
 _backends: dict[tuple[str, TransportSettings], Backend] = {}
@@ -49,7 +49,10 @@ class ServiceTitanResource(dg.ConfigurableResource, ABC):
         description="Processes calling the tenant at once (ST_RATE_LIMIT_SHARE): each "
         "allows itself rate_limit / rate_limit_share",
     )
-    page_size: int = 1000
+    page_size: int = Field(
+        default=MAX_PAGE_SIZE,
+        description=f"Records per page (ST_PAGE_SIZE), 1 to {MAX_PAGE_SIZE}",
+    )
     timeout_seconds: float = 30.0
     max_attempts: int = 6
     token_cache_dir: str | None = Field(
@@ -80,7 +83,7 @@ class ServiceTitanResource(dg.ConfigurableResource, ABC):
             "rate_limit_share": self.rate_limit_share,
             "timeout_seconds": self.timeout_seconds,
             "max_attempts": self.max_attempts,
-            "page_size": self.page_size,
+            "page_size": checked_page_size(self.page_size),
         }
 
     def _cache_dir(self) -> Path | None:
@@ -184,8 +187,25 @@ def _literal_from_env(var: str, field: str, allowed: tuple[str, ...]) -> dict[st
     return {field: value}
 
 
+def checked_page_size(value: object) -> int:
+    """``value`` as a page size, or a ``ValueError`` naming ``ST_PAGE_SIZE`` and its range
+    (the settings' own error would name a field the user never set)."""
+    text = str(value).strip()
+    size = int(text) if text.lstrip("-").isdigit() else None
+    if size is None or not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValueError(
+            f"ST_PAGE_SIZE (page_size) must be a whole number from 1 to {MAX_PAGE_SIZE}, "
+            f"not {text!r}"
+        )
+    return size
+
+
 def _transport_from_env() -> dict[str, Any]:
     fields: dict[str, Any] = {}
+    if "ST_PAGE_SIZE" in os.environ:
+        # Checked now, for a clear error when the location loads; resolved at run time.
+        checked_page_size(os.environ["ST_PAGE_SIZE"])
+        fields["page_size"] = dg.EnvVar.int("ST_PAGE_SIZE")
     if "ST_RATE_LIMIT" in os.environ:
         # Read now: dg.EnvVar only fills text and integer fields.
         fields["rate_limit"] = float(os.environ["ST_RATE_LIMIT"])

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+# The largest ``pageSize`` ServiceTitan's list endpoints take: fewer calls per record.
+MAX_PAGE_SIZE = 5000
 HOSTS = {
     "production": ("https://auth.servicetitan.io", "https://api.servicetitan.io"),
     "integration": (
@@ -39,7 +41,12 @@ class TransportSettings(BaseModel):
     timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     max_attempts: int = Field(default=6, ge=1, le=50)
     max_retry_seconds: float = Field(default=120.0, gt=0, le=3600)
-    page_size: int = Field(default=1000, ge=1, le=5000)
+    page_size: int = Field(
+        default=MAX_PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        description="Records per page (ST_PAGE_SIZE); the API's maximum by default",
+    )
 
     @property
     def limiter_rate(self) -> float:

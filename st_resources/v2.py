@@ -3,8 +3,9 @@
 
 - Reads walk the export endpoints with continuation tokens (the list endpoints where the
   official API has no export) and give records the session API's shape back
-  (``v2_reads``). v2 records are reshaped in Python, so their tables are built from
-  records (``records_to_table``), not by the byte decoder of the session backend.
+  (``v2_reads``). Pages go from bytes to Arrow with the session backend's decoder, the
+  few v2-only shapes reshaped column-wise (``v2_pages``); appointments get their
+  assignments nested column-wise too (``v2_assignments``).
 - Writes map to the official operations and look before they write (``v2_writes``).
 - What v2 cannot do is declared in ``V2_CAPABILITIES``: booking a job, moving an
   appointment's status, an invoice's payment, discounts, tax zone and summary, billing
@@ -21,7 +22,6 @@ from typing import Any
 import pyarrow as pa
 
 from st_contract.entities import EntitySpec
-from st_resources.arrow import records_to_table
 from st_resources.backend import Capabilities, ChangeFeed, WriteResult
 from st_resources.errors import UnsupportedOperation
 from st_resources.settings import V2Settings
@@ -88,8 +88,7 @@ class V2Backend(OverTransport):
     ) -> Iterator[pa.Table]:
         """Every record of ``spec`` as Arrow tables (one per page); ``priority`` is the
         requests' claim on the rate limit (lower first)."""
-        for page in self.reader.all_pages(spec.name, priority):
-            yield records_to_table(spec.model, page.records, loaded_at)
+        return self.reader.all_tables(spec, loaded_at, priority)
 
     def iter_window_tables(
         self,
@@ -101,9 +100,18 @@ class V2Backend(OverTransport):
         priority: int = 0,
     ) -> Generator[pa.Table]:
         """The records with ``start <= modifiedOn < end`` as Arrow tables (one per page),
-        read from the entity's export; closing the generator stops the reads."""
-        for page in self.reader.window_pages(spec.name, start, end, priority):
-            yield records_to_table(spec.model, page.records, loaded_at)
+        read from the entity's export; closing the generator stops the reads. Windows of
+        appointments share one assignment index while any of them reads."""
+        nested = spec.name == "appointments"
+        if nested:
+            self.reader.assignments.use()
+        tables = self.reader.window_tables(spec, start, end, loaded_at, priority)
+        try:
+            yield from tables
+        finally:
+            tables.close()
+            if nested:
+                self.reader.assignments.release()
 
     def iter_records(
         self, spec: EntitySpec, filters: Mapping[str, str] | None = None

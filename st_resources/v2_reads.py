@@ -12,18 +12,27 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from st_contract.entities import EntitySpec
 from st_contract.v2_paths import ASSIGNMENTS, V2_PATHS, V2Path
+from st_resources.arrow import TIMESTAMP
 from st_resources.errors import NotFoundError, UnsupportedOperation
-from st_resources.reads import Page, api_timestamp, parse_timestamp, window_params
+from st_resources.reads import Page, api_timestamp, window_params
 from st_resources.transport import Transport
+from st_resources.v2_assignments import Assignments
+from st_resources.v2_pages import table_pages, to_session_shape
 
 log = logging.getLogger("st_resources.v2")
 MAX_IDS = 50
+# Entities whose official export takes ``active`` (and answers active records only without it).
+TAKE_ACTIVE = frozenset({"appointments"})
 
 
 class ExportState:
@@ -63,15 +72,6 @@ class ExportState:
         return dict(self.memory)
 
 
-def to_session_shape(entity: str, record: dict[str, Any]) -> dict[str, Any]:
-    """A v2 record in the shape of the session API's (``st_contract.models``)."""
-    if entity == "business_units" and isinstance(record.get("trade"), dict):
-        record["trade"] = record["trade"].get("name")
-    if entity == "payments" and isinstance(record.get("typeId"), str):
-        record["typeId"] = int(record["typeId"]) if record["typeId"].isdigit() else None
-    return record
-
-
 def v2_path(entity: str) -> V2Path:
     """Where ``entity`` lives on the official API; ``UnsupportedOperation`` if nowhere."""
     where = V2_PATHS.get(entity)
@@ -93,6 +93,7 @@ class V2Reader:
         self.tenant_id = tenant_id
         self.page_size = page_size
         self.state = state
+        self.assignments = Assignments(transport, tenant_id, page_size)
 
     def _pages(
         self, entity: str, url: str, params: Mapping[str, Any], size: int, priority: int
@@ -115,7 +116,9 @@ class V2Reader:
         url = v2_path(entity).export_url(self.tenant_id)
         token = start
         while True:
-            body = self.transport.get_json(url, {"from": token}, priority=priority)
+            body = self.transport.get_json(
+                url, self._export_query(entity, token), priority=priority
+            )
             token = body["continueFrom"]
             records = [to_session_shape(entity, r) for r in body["data"]]
             self.transport.metrics.add(pages=1, records=len(records))
@@ -155,38 +158,81 @@ class V2Reader:
         for page in self._export(entity, "", priority):
             yield self.with_assignments(entity, page, priority)
 
-    def window_pages(
-        self, entity: str, start: datetime, end: datetime, priority: int = 0
-    ) -> Iterator[Page]:
-        """Records with ``start <= modifiedOn < end``, from the export in change order.
+    # --- Arrow tables (landing) ---------------------------------------------------------------
 
-        An export is one ordered feed: the read starts at ``start`` (or at the token
-        saved where the previous window of an incremental sync completed, when that is
-        ``start`` exactly) and stops at the first page that passes ``end``.
-        """
-        if v2_path(entity).export is None:
-            yield from self.list_pages(entity, window_params(None, start, end), priority)
+    def _export_query(self, entity: str, start: str) -> dict[str, Any]:
+        # The exports that take ``active`` answer active records only unless asked.
+        return {"from": start, "active": "Any"} if entity in TAKE_ACTIVE else {"from": start}
+
+    def _nested(self, entity: str, table: pa.Table, priority: int) -> pa.Table:
+        return self.assignments.nest(table, priority) if entity == "appointments" else table
+
+    def all_tables(
+        self, spec: EntitySpec, loaded_at: datetime, priority: int = 0
+    ) -> Iterator[pa.Table]:
+        """Every record of an entity as tables: its export from the start, else its list."""
+        where = v2_path(spec.name)
+        if where.export is None:
+            url = where.url(self.tenant_id)
+            query: dict[str, Any] = {"page": 1, "pageSize": self.page_size, "active": "Any"}
+        else:
+            url, query = where.export_url(self.tenant_id), self._export_query(spec.name, "")
+        for page in table_pages(
+            self.transport, spec.name, spec.model, url, query, loaded_at, priority
+        ):
+            yield self._nested(spec.name, page.table, priority)
+
+    def window_tables(
+        self,
+        spec: EntitySpec,
+        start: datetime,
+        end: datetime,
+        loaded_at: datetime,
+        priority: int = 0,
+    ) -> Generator[pa.Table]:
+        """Records with ``start <= modifiedOn < end`` as tables, from the export in change
+        order: it starts at ``start`` (or at the token saved where the previous window of an
+        incremental sync completed, when that is ``start`` exactly) and stops at the first
+        page that passes ``end``. Rows are kept and dropped column-wise."""
+        where = v2_path(spec.name)
+        if where.export is None:
+            query = {**window_params(None, start, end), "page": 1, "pageSize": self.page_size}
+            url = where.url(self.tenant_id)
+            for page in table_pages(
+                self.transport,
+                spec.name,
+                spec.model,
+                url,
+                {**query, "active": "Any"},
+                loaded_at,
+                priority,
+            ):
+                yield self._nested(spec.name, page.table, priority)
             return
         started = datetime.now(UTC)
         begin = api_timestamp(start)
-        saved = self.state.get(entity)
+        saved = self.state.get(spec.name)
         if saved is not None and saved["through"] == begin:
             begin = saved["continueFrom"]
         token = begin
-        for page in self._export(entity, begin, priority):
+        lo, hi = pa.scalar(start, TIMESTAMP), pa.scalar(end, TIMESTAMP)
+        url = where.export_url(self.tenant_id)
+        query = self._export_query(spec.name, begin)
+        for page in table_pages(
+            self.transport, spec.name, spec.model, url, query, loaded_at, priority
+        ):
             token = page.next_cursor or token
-            times = [parse_timestamp(r["modifiedOn"]) for r in page.records]
-            inside = [r for r, t in zip(page.records, times, strict=True) if start <= t < end]
-            beyond = any(t >= end for t in times)
-            kept = Page(inside, page.next_cursor, page.has_more and not beyond)
-            yield self.with_assignments(entity, kept, priority)
-            if beyond:
+            modified = page.table.column("modifiedOn")
+            beyond = pc.greater_equal(modified, hi)
+            inside = pc.and_(pc.greater_equal(modified, lo), pc.invert(beyond))
+            yield self._nested(spec.name, page.table.filter(inside), priority)
+            if pc.any(beyond).as_py():
                 return
         if end <= started:
             # The export reached its end without passing ``end``, and anything changed
             # from now on gets a modifiedOn past ``end``: the next window starting at
             # ``end`` may resume from this token.
-            self.state.put(entity, token, end)
+            self.state.put(spec.name, token, end)
 
     def one(self, entity: str, record_id: int) -> dict[str, Any]:
         """One record (appointments with their assignments); ``NotFoundError`` if none."""

@@ -122,7 +122,14 @@ def test_an_asset_typed_with_the_base_resource_runs_on_the_v2_backend(
 
 
 def _session_env(monkeypatch: pytest.MonkeyPatch, base_url: str = "http://127.0.0.1:9") -> None:
-    for var in ("ST_BACKEND", "ST_AUTH", "ST_RATE_LIMIT", "ST_RATE_LIMIT_SHARE", "ST_MFA_METHOD"):
+    for var in (
+        "ST_BACKEND",
+        "ST_AUTH",
+        "ST_RATE_LIMIT",
+        "ST_RATE_LIMIT_SHARE",
+        "ST_MFA_METHOD",
+        "ST_PAGE_SIZE",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("ST_BASE_URL", base_url)
     monkeypatch.setenv("ST_USERNAME", "readonly")
@@ -177,3 +184,64 @@ def test_the_environment_selects_the_backend(
     monkeypatch.setenv("ST_MFA_METHOD", "carrier-pigeon")
     with pytest.raises(ValueError, match="ST_MFA_METHOD must be one of"):
         resource_from_env()
+
+
+def test_page_size_defaults_to_the_api_maximum_on_both_backends(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _session_env(monkeypatch)
+    monkeypatch.delenv("ST_PAGE_SIZE", raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    session = resource_from_env().process_config_and_initialize()
+    assert session.settings().page_size == 5000
+    assert session.get_backend().page_size == 5000
+    _v2_env(monkeypatch)
+    v2 = resource_from_env().process_config_and_initialize()
+    assert isinstance(v2, V2ApiResource)
+    assert v2.settings().page_size == 5000
+
+
+def test_st_page_size_is_wired_on_both_backends(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _session_env(monkeypatch)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.setenv("ST_PAGE_SIZE", "100")
+    session = resource_from_env()
+    # A dg.EnvVar: resolved when the run starts, not when the location loads.
+    monkeypatch.setenv("ST_PAGE_SIZE", "250")
+    assert session.process_config_and_initialize().get_backend().page_size == 250
+    _v2_env(monkeypatch)
+    monkeypatch.setenv("ST_PAGE_SIZE", "5000")
+    v2 = resource_from_env().process_config_and_initialize()
+    assert isinstance(v2, V2ApiResource) and v2.get_backend().page_size == 5000
+
+
+@pytest.mark.parametrize("bad", ["0", "5001", "abc", "-3", ""])
+def test_a_bad_st_page_size_names_the_variable_and_the_range(
+    monkeypatch: pytest.MonkeyPatch, bad: str
+) -> None:
+    _session_env(monkeypatch)
+    monkeypatch.setenv("ST_PAGE_SIZE", bad)
+    with pytest.raises(ValueError, match=r"ST_PAGE_SIZE .*from 1 to 5000"):
+        resource_from_env()
+    _v2_env(monkeypatch)
+    with pytest.raises(ValueError, match=r"ST_PAGE_SIZE .*from 1 to 5000"):
+        resource_from_env()
+
+
+def test_a_bad_page_size_configured_directly_names_st_page_size() -> None:
+    resource = SessionApiResource(
+        base_url="http://127.0.0.1:9", username="readonly", password="x", page_size=5001
+    )
+    with pytest.raises(ValueError, match=r"ST_PAGE_SIZE .*from 1 to 5000, not '5001'"):
+        resource.settings()
+
+
+def _v2_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = DEMO_APPS[0]
+    monkeypatch.setenv("ST_BACKEND", "v2")
+    monkeypatch.setenv("ST_CLIENT_ID", app.client_id)
+    monkeypatch.setenv("ST_CLIENT_SECRET", app.client_secret)
+    monkeypatch.setenv("ST_APP_KEY", app.app_key)
+    monkeypatch.setenv("ST_TENANT_ID", str(SANDBOX_TENANT_ID))
