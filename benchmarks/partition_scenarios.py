@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from benchmarks.floor import backfill_floor
+from benchmarks.floor import Floor, backfill_floor
 from benchmarks.harness import Bench, Row, scenario
 from benchmarks.scenarios import _correctness
 from st_sandbox.server import SandboxProcess
@@ -18,8 +19,11 @@ OPTIONS_SCALE = 20_000
 GRANULARITIES = ("day", "week", "month")
 
 
-def _local_backfill(bench: Bench, customers: int, granularity: str, label: str, work: Path) -> Row:
-    """One full history at ``customers`` on a fresh local instance, in ``granularity``."""
+def _backfill_at(
+    bench: Bench, customers: int, work: Path, *extra: str, local_instance: bool = False
+) -> tuple[dict[str, Any], dict[str, int], Floor]:
+    """Our full backfill against a sandbox of ``customers`` of its own: what the workload
+    measured, the sandbox's records per entity and the floor."""
     s = bench.settings
     config = s.sandbox_config()
     config.customers = customers
@@ -32,10 +36,18 @@ def _local_backfill(bench: Bench, customers: int, granularity: str, label: str, 
             "ours-backfill",
             *("--first-day", other.first_day()),
             *("--last-day", datetime.now(UTC).date().isoformat()),
-            *("--granularity", granularity),
+            *extra,
             work=work / "ours",
-            local_instance=True,
+            local_instance=local_instance,
         )
+    return out, counts, floor
+
+
+def _local_backfill(bench: Bench, customers: int, granularity: str, label: str, work: Path) -> Row:
+    """One full history at ``customers`` on a fresh local instance, in ``granularity``."""
+    out, counts, floor = _backfill_at(
+        bench, customers, work, "--granularity", granularity, local_instance=True
+    )
     events = sum(out["events"].values())
     return Row(
         label,
@@ -92,23 +104,9 @@ def cost_curve(bench: Bench) -> list[Row]:
     up to 1M customers, about 10M records; this machine's memory sets the largest scale
     run here): time, peak RSS and where the time goes (the step reading and writing
     against Dagster's recording around it)."""
-    s = bench.settings
     rows = []
     for customers in CURVE_SCALES:
-        work = bench.work / f"curve-{customers}"
-        work.mkdir(parents=True, exist_ok=True)
-        config = s.sandbox_config()
-        config.customers = customers
-        with SandboxProcess(config, log_file=work / "sandbox.log") as sandbox:
-            other = Bench(s, sandbox.base_url, work)
-            counts: dict[str, int] = other.stats()["records"]
-            floor = backfill_floor(counts, s.page_size, s.rate_limit, s.latency)
-            out = other.workload(
-                "ours-backfill",
-                *("--first-day", other.first_day()),
-                *("--last-day", datetime.now(UTC).date().isoformat()),
-                work=work / "ours",
-            )
+        out, counts, floor = _backfill_at(bench, customers, bench.work / f"curve-{customers}")
         phases = out["phases"]
         step = phases.get("step:servicetitan_changing_entities", 0.0)
         run = phases.get("servicetitan_changing", 0.0)
