@@ -7,7 +7,7 @@ PIP_QUIET := --quiet --disable-pip-version-check
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export ST_WAREHOUSE_DIR ?= $(CURDIR)/data
 
-.PHONY: install demo test test-slow lint dev bench bench-generation bench-rate-limit dbt-manifest clean
+.PHONY: install demo test lint dev bench bench-generation bench-rate-limit dbt-manifest clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,6 @@ test: $(STAMP) dbt-manifest
 	$(BIN)/mypy st_contract st_sandbox st_resources st_assets
 	$(BIN)/python -m pytest -q -n 3 -W ignore::DeprecationWarning
 
-## make test-slow: the end-to-end tests under a real daemon (write runs SIGKILLed at random)
-test-slow: $(STAMP) dbt-manifest
-	$(BIN)/python -m pytest -q -m slow -W ignore::DeprecationWarning
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,7 @@
 """Issue #18's proof under a real daemon: 100 requests at once, write-run processes
 SIGKILLed at random, ``dbt parse`` rewriting its outputs meanwhile; on both API backends
-and both queue databases. Slow (a daemon, two code servers and a few minutes each):
-``make test-slow`` or ``pytest -m slow tests/writeback/test_chaos.py``."""
+and both queue databases. About a minute and a half each (a daemon, two code servers);
+part of ``make test``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from st_sandbox.server import SandboxServer
 from tests.writeback.chaos import run_chaos
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
+pytestmark = pytest.mark.timeout(1200)
 OUTCOMES = {"succeeded", "conflict", "rejected", "failed"}
 
 
