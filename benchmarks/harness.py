@@ -161,12 +161,18 @@ class Bench:
         return start.date().isoformat()
 
     def workload(
-        self, name: str, *args: str, work: Path | None = None, local_instance: bool = False
+        self,
+        name: str,
+        *args: str,
+        work: Path | None = None,
+        local_instance: bool = False,
+        backend: str | None = None,
     ) -> dict[str, Any]:
         """Run ``benchmarks.workloads <name>`` in a fresh process; its JSON line, plus the
         sandbox requests it made (``calls``) and its wall time seen from here.
         ``local_instance``: the instance ``make demo`` and ``make dev`` give a user (SQLite
-        in the work folder, Dagster's own defaults), not the production one."""
+        in the work folder, Dagster's own defaults), not the production one. ``backend``:
+        the measured process's ``ST_BACKEND`` (default: this process's)."""
         cmd = [sys.executable, "-m", "benchmarks.workloads", name]
         if work is not None:
             work.mkdir(parents=True, exist_ok=True)
@@ -177,6 +183,8 @@ class Bench:
             **(LOCAL_ENV if local_instance else WORKLOAD_ENV),
             "ST_PAGE_SIZE": str(self.settings.page_size),
         }
+        if backend:
+            env["ST_BACKEND"] = backend
         if work is not None and name.startswith("ours") and not local_instance:
             env.update(dagster_instance(work / "dagster_home"))
         before = self.requests()

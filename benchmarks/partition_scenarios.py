@@ -20,7 +20,12 @@ GRANULARITIES = ("day", "week", "month")
 
 
 def _backfill_at(
-    bench: Bench, customers: int, work: Path, *extra: str, local_instance: bool = False
+    bench: Bench,
+    customers: int,
+    work: Path,
+    *extra: str,
+    local_instance: bool = False,
+    backend: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, int], Floor]:
     """Our full backfill against a sandbox of ``customers`` of its own: what the workload
     measured, the sandbox's records per entity and the floor."""
@@ -39,6 +44,7 @@ def _backfill_at(
             *extra,
             work=work / "ours",
             local_instance=local_instance,
+            backend=backend,
         )
     return out, counts, floor
 
@@ -125,3 +131,32 @@ def cost_curve(bench: Bench) -> list[Row]:
             )
         )
     return rows
+
+
+@scenario("backfill_v2", "the production backfill through the official v2 API")
+def backfill_v2(bench: Bench) -> list[Row]:
+    """The full backfill of scenario 1 against the same sandbox, through the v2 backend
+    (client credentials, exports): the same target, 2x the floor."""
+    s = bench.settings
+    counts: dict[str, int] = bench.stats()["records"]
+    floor = backfill_floor(counts, s.page_size, s.rate_limit, s.latency)
+    out = bench.workload(
+        "ours-backfill",
+        *("--first-day", bench.first_day()),
+        *("--last-day", datetime.now(UTC).date().isoformat()),
+        work=bench.work / "ours-v2",
+        backend="v2",
+    )
+    return [
+        Row(
+            "1c full backfill, v2 backend",
+            "ours",
+            out["seconds"],
+            floor,
+            out["calls"],
+            sum(out["rows"].values()),
+            out["peak_rss_mb"],
+            _correctness(out["rows"], counts),
+            {"phases": out["phases"], "client": out["client"]},
+        )
+    ]
