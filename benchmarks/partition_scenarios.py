@@ -11,7 +11,7 @@ from typing import Any
 
 from benchmarks.floor import Floor, backfill_floor
 from benchmarks.harness import Bench, Row, scenario
-from benchmarks.scenarios import _correctness
+from benchmarks.scenarios import _correctness, cpu_note
 from st_sandbox.server import SandboxProcess
 
 DEFAULT_SCALES = (2_000, 20_000)
@@ -126,7 +126,8 @@ def cost_curve(bench: Bench) -> list[Row]:
                 sum(out["rows"].values()),
                 out["peak_rss_mb"],
                 f"{_correctness(out['rows'], counts)}; changing run {run:.1f} s, of which its "
-                f"step {step:.1f} s (reads and writes) and {run - step:.1f} s Dagster around it",
+                f"step {step:.1f} s (reads and writes) and {run - step:.1f} s Dagster around it; "
+                f"{cpu_note(out)}",
                 {"phases": phases, "events": out["events"]},
             )
         )
@@ -156,7 +157,7 @@ def backfill_v2(bench: Bench) -> list[Row]:
             out["calls"],
             sum(out["rows"].values()),
             out["peak_rss_mb"],
-            _correctness(out["rows"], counts),
+            f"{_correctness(out['rows'], counts)}; {cpu_note(out)}",
             {"phases": out["phases"], "client": out["client"]},
         )
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,12 @@ def _today() -> str:
 def _mismatches(landed: dict[str, int], expected: dict[str, int]) -> dict[str, tuple[int, int]]:
     """Entities whose landed rows differ from the sandbox's records: (landed, expected)."""
     return {e: (landed.get(e, 0), n) for e, n in expected.items() if landed.get(e, 0) != n}
+
+
+def cpu_note(out: dict[str, Any]) -> str:
+    """Our CPU over a run, beside its time: how busy this machine's cores were."""
+    cores = os.cpu_count() or 1
+    return f"our CPU {out['cpu_seconds']:.1f} s in {out['seconds']:.1f} s on {cores} cores"
 
 
 def _correctness(landed: dict[str, int], expected: dict[str, int]) -> str:
@@ -56,7 +63,7 @@ def backfill(bench: Bench) -> list[Row]:
             ours["calls"],
             sum(ours["rows"].values()),
             ours["peak_rss_mb"],
-            _correctness(ours["rows"], counts),
+            f"{_correctness(ours['rows'], counts)}; {cpu_note(ours)}",
             {"phases": ours["phases"], "client": ours["client"], "rows": ours["rows"]},
         )
     ]

@@ -58,10 +58,11 @@ def _nearest(candidates: list[int], target: int) -> int:
 
 
 def windows_for(days: int) -> int:
-    """Concurrent windows per entity: one for a day or two; up to four for long ranges,
-    since several entities already share the rate limit (each window ends on a partial
-    page, so more windows cost calls)."""
-    return min(4, max(1, days // 7 + 1))
+    """Concurrent windows per entity: one for a day or two; two for longer ranges, since
+    several entities already share the rate limit, each window ends on a partial page (more
+    windows cost calls) and holds its month in progress in memory. A window left with the
+    most records is still split while it is read (``landing.py``)."""
+    return min(2, max(1, days // 7 + 1))
 
 
 class DayWriter:
