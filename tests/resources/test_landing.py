@@ -88,8 +88,8 @@ def test_day_groups_cover_every_day_once_in_order() -> None:
     assert day_groups([], 4) == []
 
 
-def test_windows_grow_with_the_range_up_to_four() -> None:
-    assert [windows_for(n) for n in (1, 2, 7, 14, 30, 1096)] == [1, 1, 2, 3, 4, 4]
+def test_windows_grow_with_the_range_up_to_two() -> None:
+    assert [windows_for(n) for n in (1, 2, 7, 14, 30, 1096)] == [1, 1, 2, 2, 2, 2]
 
 
 def test_long_ranges_are_cut_at_the_first_of_a_month() -> None:
