@@ -172,6 +172,21 @@ def with_partition_day(table: pa.Table, day: date) -> pa.Table:
     return table.append_column(PARTITION_KEY, column)
 
 
+def _with_partition_days(parts: Mapping[date, pa.Table], days: list[date]) -> pa.Table:
+    """The rows of ``days`` of ``parts``, in that order, with their partition day as
+    ``modified_date``: one column built for all of them (a column per day and a
+    concatenation cost more than the rows in a month of small days)."""
+    if not days:
+        return pa.table({})
+    tables = [parts[day] for day in days]
+    rows = pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+    ends = pa.array(list(itertools.accumulate(t.num_rows for t in tables)), pa.int32())
+    column = pc.run_end_decode(pa.RunEndEncodedArray.from_arrays(ends, pa.array(days, pa.date32())))
+    if PARTITION_KEY in rows.column_names:
+        return rows.set_column(rows.schema.get_field_index(PARTITION_KEY), PARTITION_KEY, column)
+    return rows.append_column(PARTITION_KEY, column)
+
+
 def landed_days(metadata: Mapping[bytes, bytes] | None) -> dict[date, datetime]:
     """The landed days recorded in a month file's key-value ``metadata``."""
     raw = json.loads((metadata or {}).get(LANDED_DAYS_KEY, b"{}"))
@@ -213,12 +228,12 @@ def merge_month(
     if kept is not None and not append and kept.num_rows:
         replaced = pc.is_in(kept[PARTITION_KEY], value_set=pa.array(days, pa.date32()))
         kept = kept.filter(pc.invert(replaced))
-    new = [with_partition_day(parts[day], day) for day in days]
-    pieces = [t for t in new if t.num_rows]
+    pieces = [_with_partition_days(parts, [day for day in days if parts[day].num_rows])]
+    pieces = [t for t in pieces if t.num_rows]
     if kept is not None and (kept.num_rows or not pieces):
         pieces.insert(0, kept)
     if not pieces:  # every day of a new month empty: the file keeps the schema
-        pieces = new[:1]
+        pieces = [with_partition_day(parts[days[0]], days[0])]
     table = pa.concat_tables(pieces, promote_options="default") if len(pieces) > 1 else pieces[0]
     if kept is not None and kept.num_rows and len(pieces) > 1:
         table = table.take(pc.sort_indices(table[PARTITION_KEY]))  # stable
