@@ -14,8 +14,8 @@ partitions a failed entity wrote whole before failing are recorded one by one (a
 only partly written is not: its days stay on disk and the next run replaces them).
 
 The six entities the business edits all day carry a ``FreshnessPolicy``: Dagster's
-freshness daemon marks one failing when it has not landed for an hour (the schedule lands
-today's partition every 15 minutes).
+freshness daemon marks one failing when it has not landed for an hour (the schedule
+refreshes today's days every 15 minutes).
 
 The first day landed is read when the location loads (``servicetitan_entities``)."""
 
