@@ -30,19 +30,11 @@ from st_sandbox.config import SandboxConfig
 from st_sandbox.demo import LOCAL_INSTANCE_ENV
 from st_sandbox.server import SandboxProcess
 
-# Dagster records one "planned" event per partition of a single-run backfill unless told
-# to record the range as one event (1,096 partitions x 11 assets = 12k SQLite commits
-# before the first request). The trade-off (partitions of a failed run are not marked
-# failed) suits backfills; deployments set the same variable (RESULTS.md says so).
-WORKLOAD_ENV = {
-    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
-    "PYTHONWARNINGS": "ignore",
-    # A ranged run's per-partition materializations reach storage as one batch (one
-    # INSERT and one index transaction on PostgreSQL) instead of one commit each.
-    "DAGSTER_EVENT_BATCH_SIZE": "1000",
-}
-# What ``make demo`` and ``make dev`` give a user: the local instance's settings only.
-LOCAL_ENV = {"PYTHONWARNINGS": "ignore", **LOCAL_INSTANCE_ENV}
+# The measured processes have the Dagster settings ``make demo`` and ``make dev`` give the
+# local instance (``LOCAL_INSTANCE_ENV``: a ranged backfill records its planned partitions
+# as one event per asset and its results in batches; deployments set the same variables,
+# RESULTS.md says so), with Python warnings off.
+WORKLOAD_ENV = {"PYTHONWARNINGS": "ignore", **LOCAL_INSTANCE_ENV}
 # The measured processes run the production instance (docs/dagster.prod.yaml: storage in
 # PostgreSQL, a fresh database per benchmark run); ST_BENCH_STORAGE=sqlite measures the
 # local SQLite instance of ``make demo`` instead.
@@ -171,7 +163,7 @@ class Bench:
         """Run ``benchmarks.workloads <name>`` in a fresh process; its JSON line, plus the
         sandbox requests it made (``calls``) and its wall time seen from here.
         ``local_instance``: the instance ``make demo`` and ``make dev`` give a user (SQLite
-        in the work folder, Dagster's own defaults), not the production one. ``backend``:
+        in the work folder), not the production one. ``backend``:
         the measured process's ``ST_BACKEND`` (default: this process's)."""
         cmd = [sys.executable, "-m", "benchmarks.workloads", name]
         if work is not None:
@@ -180,7 +172,7 @@ class Bench:
             cmd += ["--rate", f"{self.settings.rate_limit:g}", *args]
         env = {
             **os.environ,
-            **(LOCAL_ENV if local_instance else WORKLOAD_ENV),
+            **WORKLOAD_ENV,
             "ST_PAGE_SIZE": str(self.settings.page_size),
         }
         if backend:

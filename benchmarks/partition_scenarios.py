@@ -49,12 +49,16 @@ def _backfill_at(
     return out, counts, floor
 
 
-def _local_backfill(bench: Bench, customers: int, granularity: str, label: str, work: Path) -> Row:
-    """One full history at ``customers`` on a fresh local instance, in ``granularity``."""
-    out, counts, floor = _backfill_at(
-        bench, customers, work, "--granularity", granularity, local_instance=True
-    )
-    events = sum(out["events"].values())
+def _row(
+    label: str,
+    out: dict[str, Any],
+    counts: dict[str, int],
+    floor: Floor,
+    note: str,
+    details: dict[str, Any],
+) -> Row:
+    """The row of one of our backfills: its numbers, whether it landed the sandbox's
+    records, then ``note``."""
     return Row(
         label,
         "ours",
@@ -63,16 +67,27 @@ def _local_backfill(bench: Bench, customers: int, granularity: str, label: str, 
         out["calls"],
         sum(out["rows"].values()),
         out["peak_rss_mb"],
-        f"{_correctness(out['rows'], counts)}; {granularity} partitions, "
-        f"{events:,} Dagster events; local SQLite instance",
-        {"phases": out["phases"], "events": out["events"], "granularity": granularity},
+        f"{_correctness(out['rows'], counts)}; {note}",
+        details,
     )
+
+
+def _local_backfill(bench: Bench, customers: int, granularity: str, label: str, work: Path) -> Row:
+    """One full history at ``customers`` on a fresh local instance, in ``granularity``."""
+    out, counts, floor = _backfill_at(
+        bench, customers, work, "--granularity", granularity, local_instance=True
+    )
+    events = sum(out["events"].values())
+    note = f"{granularity} partitions, {events:,} Dagster events; local SQLite instance"
+    details = {"phases": out["phases"], "events": out["events"], "granularity": granularity}
+    return _row(label, out, counts, floor, note, details)
 
 
 @scenario("default_instance", "full history on the local instance of make demo / make dev")
 def default_instance(bench: Bench) -> list[Row]:
-    """The whole history at 2,000 and 20,000 customers on a fresh SQLite instance with
-    Dagster's defaults: what a user's first run costs (target at 20k: 20 s)."""
+    """The whole history at 2,000 and 20,000 customers on a fresh SQLite instance with the
+    settings ``make demo`` and ``make dev`` give it: what a user's first run costs (target
+    at 20k: 20 s)."""
     return [
         _local_backfill(
             bench,
@@ -116,20 +131,13 @@ def cost_curve(bench: Bench) -> list[Row]:
         phases = out["phases"]
         step = phases.get("step:servicetitan_changing_entities", 0.0)
         run = phases.get("servicetitan_changing", 0.0)
+        note = (
+            f"changing run {run:.1f} s, of which its step {step:.1f} s (reads and writes) "
+            f"and {run - step:.1f} s Dagster around it; {cpu_note(out)}"
+        )
+        label = f"8 cost curve, {customers:,} customers"
         rows.append(
-            Row(
-                f"8 cost curve, {customers:,} customers",
-                "ours",
-                out["seconds"],
-                floor,
-                out["calls"],
-                sum(out["rows"].values()),
-                out["peak_rss_mb"],
-                f"{_correctness(out['rows'], counts)}; changing run {run:.1f} s, of which its "
-                f"step {step:.1f} s (reads and writes) and {run - step:.1f} s Dagster around it; "
-                f"{cpu_note(out)}",
-                {"phases": phases, "events": out["events"]},
-            )
+            _row(label, out, counts, floor, note, {"phases": phases, "events": out["events"]})
         )
     return rows
 
@@ -148,16 +156,5 @@ def backfill_v2(bench: Bench) -> list[Row]:
         work=bench.work / "ours-v2",
         backend="v2",
     )
-    return [
-        Row(
-            "1c full backfill, v2 backend",
-            "ours",
-            out["seconds"],
-            floor,
-            out["calls"],
-            sum(out["rows"].values()),
-            out["peak_rss_mb"],
-            f"{_correctness(out['rows'], counts)}; {cpu_note(out)}",
-            {"phases": out["phases"], "client": out["client"]},
-        )
-    ]
+    details = {"phases": out["phases"], "client": out["client"]}
+    return [_row("1c full backfill, v2 backend", out, counts, floor, cpu_note(out), details)]
