@@ -21,10 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
+from st_contract.catalog import SPEC_DECIMAL
 from st_contract.models import Money, UtcDatetime
 
 MONEY = pa.decimal128(18, 2)
 DECIMAL = pa.decimal128(18, 4)
+# A spec's decimal that no core model names: rates and quantities as well as amounts.
+SPEC_DECIMAL_TYPE = pa.decimal128(38, 9)
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 LOADED_AT = "_loaded_at"
 _MONEY_META = get_args(Money)[1:]
@@ -67,7 +70,13 @@ def _field_type(
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _struct(annotation)
     if annotation is Decimal:
-        kind = MONEY if any(m in _MONEY_META for m in metadata) else DECIMAL
+        kind = (
+            MONEY
+            if any(m in _MONEY_META for m in metadata)
+            else SPEC_DECIMAL_TYPE
+            if SPEC_DECIMAL in metadata
+            else DECIMAL
+        )
         return kind, _to_decimal
     if annotation is datetime:
         return TIMESTAMP, _to_datetime

@@ -1,0 +1,222 @@
+"""The stream catalog: every stream of a ServiceTitan tenant, generated from the official
+v2 specs (``python -m tools.generate_catalog`` writes ``streams.json``; never edit it by
+hand).
+
+A stream is one resource: its module and official paths (an export, a numbered list, or
+one unpaged answer), its key, its modification cursor and the fields its spec defines.
+``landing_model`` turns a stream's fields into the pydantic model the landing schema
+comes from; for the core entities, whose hand-written models (``st_contract.models``)
+add meaning (money as ``Decimal``, enums, the session API's shapes), it is the core
+model plus every spec field the core model does not name, so every field lands either
+way.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any
+
+from pydantic import Field, create_model
+
+from st_contract.models import StModel, UtcDatetime
+
+Node = dict[str, Any]
+"""A field's type in the catalog: ``{"type": "int64" | "float64" | "decimal" | "string" |
+"bool" | "timestamp" | "date" | "json" | "list" | "struct", "nullable": bool}`` with
+``items`` (lists), ``fields`` (structs) or ``enum`` (strings)."""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One stream as the official API serves it (every value comes from the specs).
+
+    ``read`` is how it is read: ``export`` (continuation tokens), ``list`` (numbered
+    pages) or ``unpaged`` (one answer, records under ``items_key``: ``data``/``items``, or
+    None when the answer is the list, ``""`` when it is the one record). ``cursor`` is
+    the modification field (``modifiedOn``) when the API can read from a point in time;
+    such streams are partitioned by it. ``range_params`` are a required date range (the
+    deployment's history, filled in when read); ``fixed_params`` other required values.
+    """
+
+    name: str
+    module: str
+    prefix: str
+    session_path: str
+    list_path: str | None
+    export_path: str | None
+    alias_exports: tuple[str, ...]
+    read: str
+    items_key: str | None
+    list_params: tuple[str, ...]
+    fixed_params: tuple[tuple[str, str], ...]
+    range_params: tuple[str, ...]
+    key: str | None
+    cursor: str | None
+    core: bool
+    scope: str | None
+    description: str
+
+    @property
+    def partitioned(self) -> bool:
+        """Whether the stream lands in partitions of its modification cursor."""
+        return self.cursor is not None
+
+    @property
+    def read_path(self) -> str:
+        """The path (after ``{prefix}/tenant/{tenant}/``) a whole read starts from."""
+        path = self.export_path if self.read == "export" else self.list_path
+        assert path is not None
+        return path
+
+
+@dataclass(frozen=True)
+class Module:
+    """One official API module: its URL prefix and the spec file it was generated from."""
+
+    name: str
+    prefix: str
+    title: str
+    spec: str
+    sha256: str
+
+
+@cache
+def _document() -> dict[str, Any]:
+    text = resources.files(__package__).joinpath("streams.json").read_text()
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _stream(raw: dict[str, Any]) -> Stream:
+    return Stream(
+        name=raw["name"],
+        module=raw["module"],
+        prefix=raw["prefix"],
+        session_path=raw["session_path"],
+        list_path=raw["list_path"],
+        export_path=raw["export_path"],
+        alias_exports=tuple(raw.get("alias_exports", ())),
+        read=raw["read"],
+        items_key=raw["items_key"],
+        list_params=tuple(raw["list_params"]),
+        fixed_params=tuple(sorted(raw["fixed_params"].items())),
+        range_params=tuple(raw["range_params"]),
+        key=raw["key"],
+        cursor=raw["cursor"],
+        core=raw["core"],
+        scope=raw["scope"],
+        description=raw["description"],
+    )
+
+
+STREAMS: tuple[Stream, ...] = tuple(_stream(raw) for raw in _document()["streams"])
+STREAMS_BY_NAME: dict[str, Stream] = {s.name: s for s in STREAMS}
+MODULES: dict[str, Module] = {
+    name: Module(name, m["prefix"], m["title"], m["spec"], m["sha256"])
+    for name, m in _document()["modules"].items()
+}
+EXCLUDED: tuple[dict[str, str], ...] = tuple(_document()["excluded"])
+"""The collection GETs of the specs that are not streams, each with why."""
+
+
+def fields(name: str) -> list[Node]:
+    """The fields (name plus ``Node``) the spec defines for a stream's records."""
+    raw = next(s for s in _document()["streams"] if s["name"] == name)
+    found: list[Node] = raw["fields"]
+    return found
+
+
+def _python_name(wire: str, taken: set[str]) -> str:
+    name = re.sub(r"[^0-9a-zA-Z_]", "_", wire).lstrip("_") or "field"
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    if name[0].isdigit() or keyword.iskeyword(name) or name in ("model_config", "schema"):
+        name = f"f_{name}"
+    while name in taken:
+        name += "_"
+    taken.add(name)
+    return name
+
+
+SPEC_DECIMAL = "spec_decimal"
+"""Marks a spec's ``number``/``decimal`` (landed wider than the core models' amounts)."""
+
+
+def _annotation(node: Node, owner: str) -> Any:
+    kind = node["type"]
+    if kind == "struct":
+        return _struct_model(owner, node["fields"])
+    if kind == "list":
+        return list[_annotation(node["items"], owner + "Item")]  # type: ignore[misc]
+    simple: dict[str, Any] = {
+        "int64": int,
+        "float64": float,
+        "bool": bool,
+        "string": str,
+        "date": str,
+        "timestamp": UtcDatetime,
+        "json": dict[str, Any],
+    }
+    if kind == "decimal":
+        return Annotated[Decimal, SPEC_DECIMAL]
+    return simple[kind]
+
+
+def _struct_model(name: str, nodes: list[Node], base: type[StModel] = StModel) -> type[StModel]:
+    taken = set(base.model_fields) if base is not StModel else set()
+    known = (
+        {info.alias or n for n, info in base.model_fields.items()} if base is not StModel else set()
+    )
+    definitions: dict[str, Any] = {}
+    for node in nodes:
+        if node["name"] in known:
+            continue
+        owner = name + re.sub(r"[^0-9a-zA-Z]", "", node["name"][:1].upper() + node["name"][1:])
+        annotation = _annotation(node, owner)
+        definitions[_python_name(node["name"], taken)] = (
+            annotation | None,
+            Field(None, alias=node["name"]),
+        )
+    model: type[StModel] = create_model(name, __base__=base, **definitions)
+    return model
+
+
+def _class_name(stream: str) -> str:
+    return "".join(part.capitalize() for part in stream.split("_"))
+
+
+@cache
+def landing_model(name: str) -> type[StModel]:
+    """The model a stream's records land with: its core model plus every spec field the
+    core model does not name, or a model of the spec's fields."""
+    from st_contract.entities import CORE_MODELS
+
+    core = CORE_MODELS.get(name)
+    if core is None:
+        return _struct_model(_class_name(name), fields(name))
+    return _struct_model(core.__name__, fields(name), base=core)
+
+
+def timestamp_fields(name: str) -> tuple[str, ...]:
+    """The top-level timestamp fields of a stream (its record's dates)."""
+    return tuple(f["name"] for f in fields(name) if f["type"] == "timestamp")
+
+
+__all__ = [
+    "EXCLUDED",
+    "MODULES",
+    "SPEC_DECIMAL",
+    "STREAMS",
+    "STREAMS_BY_NAME",
+    "Module",
+    "Node",
+    "Stream",
+    "fields",
+    "landing_model",
+    "timestamp_fields",
+]
