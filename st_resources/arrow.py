@@ -9,6 +9,7 @@ casts; nested values go through a small per-field converter.
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -30,6 +31,10 @@ DECIMAL = pa.decimal128(18, 4)
 SPEC_DECIMAL_TYPE = pa.decimal128(38, 9)
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 LOADED_AT = "_loaded_at"
+EXTRA = "_extra"
+"""The column that keeps, as JSON, every field of a record its model does not know (a
+field ServiceTitan added after the spec we generated from): never dropped."""
+META_COLUMNS = (EXTRA, LOADED_AT)
 _MONEY_META = get_args(Money)[1:]
 _UTC_META = get_args(UtcDatetime)[1:]
 
@@ -64,8 +69,6 @@ def _field_type(
             return pa.list_(item_type), None
         return pa.list_(item_type), lambda v: None if v is None else [item_convert(x) for x in v]
     if origin is dict or annotation is dict:
-        import json
-
         return pa.string(), lambda v: None if v is None else json.dumps(v, sort_keys=True)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _struct(annotation)
@@ -127,11 +130,64 @@ def _to_datetime(value: Any) -> datetime | None:
 
 @cache
 def arrow_schema(model: type[BaseModel]) -> pa.Schema:
-    """The landing schema of an entity: its API fields plus ``_loaded_at``."""
+    """The landing schema of an entity: its API fields, ``_extra`` and ``_loaded_at``."""
     struct, _ = _struct(model)
     return pa.schema(
-        [*(struct.field(i) for i in range(struct.num_fields)), pa.field(LOADED_AT, TIMESTAMP)]
+        [
+            *(struct.field(i) for i in range(struct.num_fields)),
+            pa.field(EXTRA, pa.string()),
+            pa.field(LOADED_AT, TIMESTAMP),
+        ]
     )
+
+
+@cache
+def _known(model: type[BaseModel]) -> dict[str, Any]:
+    """The wire names a model knows, each with the known names of its nested records
+    (None for a scalar), to find what a record has beyond them."""
+    known: dict[str, Any] = {}
+    for info_name, info in model.model_fields.items():
+        known[info.alias or info_name] = _nested_model(info.annotation)
+    return known
+
+
+def _nested_model(annotation: Any) -> dict[str, Any] | None:
+    annotation = _strip_optional(annotation)
+    if get_origin(annotation) is Annotated:
+        annotation = _strip_optional(get_args(annotation)[0])
+    if get_origin(annotation) is list:
+        return _nested_model(get_args(annotation)[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _known(annotation)
+    return None
+
+
+def _unknown(value: Any, known: dict[str, Any], path: str, found: dict[str, Any]) -> None:
+    """Every field of ``value`` (a record, or a list of them) that ``known`` lacks, by its
+    dotted path (``[]`` marks a list's items)."""
+    if isinstance(value, list):
+        for item in value:
+            _unknown(item, known, path + "[]", found)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, item in value.items():
+        if key not in known:
+            name = f"{path}.{key}" if path else key
+            if name in found and path.endswith("[]"):
+                continue  # one example per field of a list's items is enough
+            found[name] = item
+        elif known[key] is not None and item is not None:
+            _unknown(item, known[key], f"{path}.{key}" if path else key, found)
+
+
+def extra_json(model: type[BaseModel], record: dict[str, Any]) -> str | None:
+    """The fields of ``record`` its model does not know, as sorted JSON (None: none)."""
+    found: dict[str, Any] = {}
+    _unknown(record, _known(model), "", found)
+    if not found:
+        return None
+    return json.dumps(found, sort_keys=True, default=str)
 
 
 @cache
@@ -152,6 +208,7 @@ def records_to_table(
     for alias, arrow_type, convert in _columns(model):
         raw = [r.get(alias) for r in records]
         arrays.append(_column(raw, arrow_type, convert, alias))
+    arrays.append(pa.array([extra_json(model, r) for r in records], type=pa.string()))
     stamp = loaded_at or datetime.now(UTC)
     arrays.append(pa.array([stamp] * len(records), type=TIMESTAMP))
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -152,6 +152,11 @@ class Backend(Protocol):
         """One record; ``NotFoundError`` when the tenant has none with that id."""
         ...
 
+    def sample(self, spec: EntitySpec, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` records of ``spec`` exactly as the API sends them (its own
+        shape, not reshaped), for the schema-drift check."""
+        ...
+
     def send_write(
         self,
         kind: str,

@@ -51,6 +51,9 @@ from st_resources.days import (
 from st_resources.warehouse import WarehouseResource, modified_day
 
 PREVIEW_ROWS = 5
+# Streams read at once: each holds its month in progress and its connections; the rate
+# limit is shared anyway, so more would add memory, not speed.
+MAX_STREAMS_AT_ONCE = 12
 
 Report = Callable[[Mapping[date, int]], None]
 """Told the record count of each day just landed (called from a landing thread)."""
@@ -339,7 +342,8 @@ def land_concurrently(
             outcome = exc
         progress.put(EntityLanded(spec, outcome))
 
-    with ThreadPoolExecutor(len(specs), thread_name_prefix="st-entity") as pool:
+    workers = min(len(specs), MAX_STREAMS_AT_ONCE)
+    with ThreadPoolExecutor(workers, thread_name_prefix="st-entity") as pool:
         for turn, spec in enumerate(specs):
             pool.submit(run, spec, turn)
         running = len(specs)

@@ -26,20 +26,26 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any, Union, get_args, get_origin
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 from pydantic import BaseModel
 
-from st_resources.arrow import LOADED_AT, TIMESTAMP, arrow_schema, records_to_table
+from st_resources.arrow import (
+    EXTRA,
+    LOADED_AT,
+    META_COLUMNS,
+    TIMESTAMP,
+    arrow_schema,
+    records_to_table,
+)
 
 log = logging.getLogger("st_resources.page_decode")
 
@@ -76,31 +82,10 @@ class PageTable:
     next_cursor: str | None
 
 
-def _has_dict_field(annotation: Any, seen: set[type[BaseModel]]) -> bool:
-    """Whether a type holds a ``dict`` anywhere (landed as sorted JSON text: Python only)."""
-    origin = get_origin(annotation)
-    if annotation is dict or origin is dict:
-        return True
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        if annotation in seen:
-            return False
-        seen.add(annotation)
-        return any(_has_dict_field(f.annotation, seen) for f in annotation.model_fields.values())
-    if origin is not None or isinstance(annotation, types.UnionType) or origin is Union:
-        return any(_has_dict_field(arg, seen) for arg in get_args(annotation))
-    return False
-
-
-@cache
-def fast_path_supported(model: type[BaseModel]) -> bool:
-    """Whether the fast path can decode pages of ``model`` at all."""
-    return not _has_dict_field(model, set())
-
-
 @cache
 def _read_schema(model: type[BaseModel], shape: PageShape) -> pa.Schema:
     """The envelope schema the JSON reader gets for pages of ``model``."""
-    fields = [f for f in arrow_schema(model) if f.name != LOADED_AT]
+    fields = [f for f in arrow_schema(model) if f.name not in META_COLUMNS]
     read_as = dict(shape.read_as)
     # Top-level timestamps as strings: the Python path casts those column-wise, and a cast
     # rejects a zone-less timestamp that the reader would take as UTC.
@@ -122,11 +107,9 @@ def fast_page_table(
     model: type[BaseModel], body: bytes, loaded_at: datetime, shape: PageShape = SESSION_PAGE
 ) -> PageTable:
     """Decode a page in C++; raises ``FastDecodeError`` for what only Python decodes."""
-    if not fast_path_supported(model):
-        raise FastDecodeError(f"{model.__name__} has dict fields")
     read_options = pa_json.ReadOptions(use_threads=False, block_size=max(_MIN_BLOCK, len(body) + 1))
     parse_options = pa_json.ParseOptions(
-        explicit_schema=_read_schema(model, shape), unexpected_field_behavior="ignore"
+        explicit_schema=_read_schema(model, shape), unexpected_field_behavior="infer"
     )
     try:
         envelope = pa_json.read_json(
@@ -139,6 +122,9 @@ def fast_page_table(
     data = envelope.column("data").combine_chunks()
     if data.null_count:
         raise FastDecodeError("the page has no data list")
+    if data.type != _read_schema(model, shape).field("data").type:
+        # A field the model does not know, at any depth: the Python path keeps it (_extra).
+        raise FastDecodeError("the page has fields the model does not know")
     records = data.flatten()
     if records.null_count:
         raise FastDecodeError("a record is null")
@@ -147,6 +133,9 @@ def fast_page_table(
     for i, field in enumerate(schema):
         if field.name == LOADED_AT:
             arrays.append(pa.repeat(pa.scalar(loaded_at, TIMESTAMP), len(records)))
+            continue
+        if field.name == EXTRA:
+            arrays.append(pa.nulls(len(records), pa.string()))
             continue
         column = records.field(i)
         if shape.convert is not None and field.name in dict(shape.read_as):

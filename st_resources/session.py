@@ -145,6 +145,11 @@ class SessionBackend(OverTransport):
         record: dict[str, Any] = self.transport.get_json(f"{spec.path}/{record_id}")
         return record
 
+    def sample(self, spec: EntitySpec, limit: int) -> list[dict[str, Any]]:
+        """The first page of ``spec`` (``limit`` records at most), as sent."""
+        body = self.transport.get_json(spec.path, {"pageSize": limit})
+        return list(body["data"])[:limit]
+
     # --- writes -----------------------------------------------------------------------------
 
     def send_write(

@@ -129,6 +129,10 @@ class V2Backend(OverTransport):
         """One record in the session API's shape; ``NotFoundError`` when there is none."""
         return self.reader.one(spec.name, record_id)
 
+    def sample(self, spec: EntitySpec, limit: int) -> list[dict[str, Any]]:
+        """The first records of ``spec``'s read (export, list or unpaged), as sent."""
+        return self.reader.sample(spec, limit)
+
     # --- writes -----------------------------------------------------------------------------
 
     def send_write(

@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 
 from st_contract.models import Appointment, AppointmentAssignment
 from st_contract.v2_paths import ASSIGNMENTS
-from st_resources.arrow import LOADED_AT, TIMESTAMP, arrow_schema
+from st_resources.arrow import META_COLUMNS, TIMESTAMP, arrow_schema
 from st_resources.transport import Transport
 from st_resources.v2_pages import table_pages
 
@@ -154,11 +154,11 @@ class Assignments:
         pages = table_pages(
             self.transport, "assignments", AppointmentAssignment, url, query, loaded_at, priority
         )
-        return [page.table.drop_columns([LOADED_AT]) for page in pages]
+        return [page.table.drop_columns(list(META_COLUMNS)) for page in pages]
 
 
 def _empty() -> pa.Table:
-    return arrow_schema(AppointmentAssignment).empty_table().drop_columns([LOADED_AT])
+    return arrow_schema(AppointmentAssignment).empty_table().drop_columns(list(META_COLUMNS))
 
 
 def _row_numbers(count: int) -> pa.Array:

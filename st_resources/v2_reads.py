@@ -20,9 +20,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from st_contract.catalog import Stream
 from st_contract.entities import EntitySpec
 from st_contract.v2_paths import ASSIGNMENTS, V2_PATHS, V2Path
-from st_resources.arrow import TIMESTAMP
+from st_resources.arrow import TIMESTAMP, records_to_table
 from st_resources.errors import NotFoundError, UnsupportedOperation
 from st_resources.reads import Page, api_timestamp, window_params
 from st_resources.transport import Transport
@@ -31,8 +32,10 @@ from st_resources.v2_pages import table_pages, to_session_shape
 
 log = logging.getLogger("st_resources.v2")
 MAX_IDS = 50
-# Entities whose official export takes ``active`` (and answers active records only without it).
-TAKE_ACTIVE = frozenset({"appointments"})
+# Streams whose official export takes ``active`` (and answers active records only without it).
+TAKE_ACTIVE = frozenset({"appointments", "dispatch_appointment_assignments"})
+# Where a required date range starts: before any tenant's history.
+HISTORY_START = "2000-01-01T00:00:00Z"
 
 
 class ExportState:
@@ -167,20 +170,73 @@ class V2Reader:
     def _nested(self, entity: str, table: pa.Table, priority: int) -> pa.Table:
         return self.assignments.nest(table, priority) if entity == "appointments" else table
 
-    def all_tables(
-        self, spec: EntitySpec, loaded_at: datetime, priority: int = 0
+    def _list_query(self, stream: Stream) -> dict[str, Any]:
+        """The first page's query of a stream's list: paging, every record (``active``),
+        its fixed required values and its required date range (the whole history)."""
+        query: dict[str, Any] = {"page": 1, "pageSize": self.page_size, **dict(stream.fixed_params)}
+        if "active" in stream.list_params:
+            query["active"] = "Any"
+        if stream.range_params:
+            low, high = stream.range_params
+            query[low] = HISTORY_START
+            query[high] = api_timestamp(datetime.now(UTC))
+        return query
+
+    def _tables(
+        self, spec: EntitySpec, url: str, query: dict[str, Any], loaded_at: datetime, priority: int
     ) -> Iterator[pa.Table]:
-        """Every record of an entity as tables: its export from the start, else its list."""
-        where = v2_path(spec.name)
-        if where.export is None:
-            url = where.url(self.tenant_id)
-            query: dict[str, Any] = {"page": 1, "pageSize": self.page_size, "active": "Any"}
-        else:
-            url, query = where.export_url(self.tenant_id), self._export_query(spec.name, "")
         for page in table_pages(
             self.transport, spec.name, spec.model, url, query, loaded_at, priority
         ):
             yield self._nested(spec.name, page.table, priority)
+
+    def all_tables(
+        self, spec: EntitySpec, loaded_at: datetime, priority: int = 0
+    ) -> Iterator[pa.Table]:
+        """Every record of a stream as tables: its export from the start, its list, or its
+        one unpaged answer."""
+        stream = spec.stream
+        if stream.read == "unpaged":
+            yield self._unpaged(spec, loaded_at, priority)
+            return
+        if stream.read == "export":
+            url = stream.url(self.tenant_id, stream.read_path)
+            yield from self._tables(
+                spec, url, self._export_query(spec.name, ""), loaded_at, priority
+            )
+            return
+        url = stream.url(self.tenant_id, stream.read_path)
+        yield from self._tables(spec, url, self._list_query(stream), loaded_at, priority)
+
+    def _unpaged(self, spec: EntitySpec, loaded_at: datetime, priority: int) -> pa.Table:
+        """A stream answered in one piece, as a table."""
+        records = self._unpaged_records(spec.stream, priority)
+        self.transport.metrics.add(pages=1, records=len(records))
+        return records_to_table(spec.model, records, loaded_at)
+
+    def _unpaged_records(self, stream: Stream, priority: int = 0) -> list[dict[str, Any]]:
+        """An unpaged answer's records: under ``items_key``, the answer itself when it is
+        a list, or the one record it is."""
+        url = stream.url(self.tenant_id, stream.read_path)
+        body = self.transport.get_json(url, dict(stream.fixed_params), priority=priority)
+        if stream.items_key == "":
+            return [body]
+        if stream.items_key is None:
+            return list(body)
+        return list(body.get(stream.items_key) or [])
+
+    def sample(self, spec: EntitySpec, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` records of a stream's read, as the API sends them."""
+        stream = spec.stream
+        if stream.read == "unpaged":
+            return self._unpaged_records(stream)[:limit]
+        url = stream.url(self.tenant_id, stream.read_path)
+        if stream.read == "export":
+            query = self._export_query(spec.name, "")
+        else:
+            query = {**self._list_query(stream), "pageSize": limit}
+        body = self.transport.get_json(url, query)
+        return list(body["data"])[:limit]
 
     def window_tables(
         self,
@@ -193,21 +249,13 @@ class V2Reader:
         """Records with ``start <= modifiedOn < end`` as tables, from the export in change
         order: it starts at ``start`` (or at the token saved where the previous window of an
         incremental sync completed, when that is ``start`` exactly) and stops at the first
-        page that passes ``end``. Rows are kept and dropped column-wise."""
-        where = v2_path(spec.name)
-        if where.export is None:
-            query = {**window_params(None, start, end), "page": 1, "pageSize": self.page_size}
-            url = where.url(self.tenant_id)
-            for page in table_pages(
-                self.transport,
-                spec.name,
-                spec.model,
-                url,
-                {**query, "active": "Any"},
-                loaded_at,
-                priority,
-            ):
-                yield self._nested(spec.name, page.table, priority)
+        page that passes ``end``. Rows are kept and dropped column-wise. Streams without
+        an export read their list filtered to the window."""
+        stream = spec.stream
+        if stream.read != "export":
+            query = {**self._list_query(stream), **window_params(None, start, end)}
+            url = stream.url(self.tenant_id, stream.read_path)
+            yield from self._tables(spec, url, query, loaded_at, priority)
             return
         started = datetime.now(UTC)
         begin = api_timestamp(start)
@@ -216,7 +264,7 @@ class V2Reader:
             begin = saved["continueFrom"]
         token = begin
         lo, hi = pa.scalar(start, TIMESTAMP), pa.scalar(end, TIMESTAMP)
-        url = where.export_url(self.tenant_id)
+        url = stream.url(self.tenant_id, stream.read_path)
         query = self._export_query(spec.name, begin)
         for page in table_pages(
             self.transport, spec.name, spec.model, url, query, loaded_at, priority

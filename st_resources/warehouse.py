@@ -41,7 +41,8 @@ import pyarrow.parquet as pq
 from filelock import FileLock
 from pydantic import Field
 
-from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
+from st_contract.entities import SPECS_BY_NAME, STREAM_SPECS, EntitySpec
+from st_resources.arrow import arrow_schema
 
 PARTITION_KEY = "modified_date"
 # Key-value metadata of a month file: {"YYYY-MM-DD": landed-at ISO instant} per landed day.
@@ -391,17 +392,29 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def _landed(self, entity: str) -> bool:
         return any(self.landing(entity).glob("*.parquet"))
 
-    def ensure_views(self, specs: tuple[EntitySpec, ...] = ENTITIES) -> list[str]:
-        """Create or refresh the ``raw.<entity>`` views of every landed entity.
+    def ensure_views(self, specs: tuple[EntitySpec, ...] = STREAM_SPECS) -> list[str]:
+        """Create or refresh the ``raw.<entity>`` views of every landed stream of
+        ``specs``; a stream not landed yet gets an empty table of its landing schema, so
+        the models over it build (empty) until it lands.
 
         A view is bound to the schemas of the files when it is created: a write that brings
         a new schema must be followed by this call (the assets do it after every write)."""
         created = []
         with warehouse_write_lock(self.root), duckdb.connect(str(self.database_path)) as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+            existing = dict(
+                con.execute(
+                    "SELECT table_name, table_type FROM information_schema.tables "
+                    "WHERE table_schema = 'raw'"
+                ).fetchall()
+            )
             for spec in specs:
                 if not self._landed(spec.name):
+                    if spec.name not in existing:
+                        self._empty(con, spec)
                     continue
+                if existing.get(spec.name) == "BASE TABLE":
+                    con.execute(f"DROP TABLE raw.{spec.name}")
                 con.execute(
                     f"CREATE OR REPLACE VIEW raw.{spec.name} AS SELECT * FROM "
                     f"{self._read_parquet(spec.name)}"
@@ -409,11 +422,20 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 created.append(spec.name)
         return created
 
+    @staticmethod
+    def _empty(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
+        empty = arrow_schema(spec.model).empty_table()
+        if spec.partitioned:
+            empty = empty.append_column(PARTITION_KEY, pa.array([], pa.date32()))
+        con.register("empty_landing", empty)
+        con.execute(f"CREATE TABLE raw.{spec.name} AS SELECT * FROM empty_landing")
+        con.unregister("empty_landing")
+
     def landing_connection(self, *entities: str) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per landed entity of ``entities``
         (every entity if none is named); it never locks the warehouse."""
         con = duckdb.connect()
-        for spec in [ENTITIES_BY_NAME[e] for e in entities] if entities else ENTITIES:
+        for spec in [SPECS_BY_NAME[e] for e in entities] if entities else STREAM_SPECS:
             if self._landed(spec.name):
                 con.execute(
                     f"CREATE VIEW {spec.name} AS SELECT * FROM {self._read_parquet(spec.name)}"

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import dagster as dg
 
-from st_contract.entities import ENTITIES
+from st_contract.entities import STREAM_SPECS
 
 GROUP = "servicetitan"
-"""The group of the entity assets, and the first part of their keys (``servicetitan/jobs``),
-which are also the keys of dbt's ``servicetitan`` source tables."""
+"""The first part of the stream assets' keys (``servicetitan/jobs``), which are also the
+keys of dbt's ``servicetitan`` source tables."""
+
+LANDING_TAG = "servicetitan/landing"
+"""The tag of every stream asset: ``partitioned`` or ``whole`` (the jobs select by it, so
+they hold whatever streams ``ST_STREAMS`` selects)."""
+
+
+def module_group(module: str) -> str:
+    """The asset group of an official API module's streams (``servicetitan_payroll``)."""
+    return f"{GROUP}_{module}"
+
 
 WAREHOUSE_SCHEMAS = ("staging", "marts", "reports")
 """The schemas dbt builds in ``warehouse.duckdb``; a model's asset key is ``<schema>/<model>``."""
@@ -38,8 +48,13 @@ def asset_key(entity: str) -> dg.AssetKey:
     return dg.AssetKey([GROUP, entity])
 
 
-ENTITY_KEYS = tuple(asset_key(spec.name) for spec in ENTITIES)
-"""The asset key of every entity, in the catalog's order."""
+ENTITY_KEYS = tuple(asset_key(spec.name) for spec in STREAM_SPECS)
+"""The asset key of every stream of the catalog, in its order."""
+
+PARTITIONED = dg.AssetSelection.tag(LANDING_TAG, "partitioned")
+WHOLE = dg.AssetSelection.tag(LANDING_TAG, "whole")
+STREAM_ASSETS = PARTITIONED | WHOLE
+"""The stream assets the location defines (``ST_STREAMS``), with their checks."""
 
 
 def warehouse_group(schema: str) -> str:

@@ -67,6 +67,19 @@ class Stream:
         """Whether the stream lands in partitions of its modification cursor."""
         return self.cursor is not None
 
+    def template(self, path: str) -> str:
+        """The spec's path template of one of this stream's paths, after the prefix:
+        ``/tenant/{tenant}/export/jobs``; a version in the path (telecom's ``v2/calls``)
+        comes before the tenant, as ServiceTitan serves it (``/v2/tenant/{tenant}/calls``)."""
+        version = re.match(r"^(v\d+)/(.*)$", path)
+        if version:
+            return f"/{version.group(1)}/tenant/{{tenant}}/{version.group(2)}"
+        return f"/tenant/{{tenant}}/{path}"
+
+    def url(self, tenant_id: int | str, path: str) -> str:
+        """The tenant's URL of one of this stream's paths (``list_path``, ``export_path``)."""
+        return self.prefix + self.template(path).replace("{tenant}", str(tenant_id))
+
     @property
     def read_path(self) -> str:
         """The path (after ``{prefix}/tenant/{tenant}/``) a whole read starts from."""

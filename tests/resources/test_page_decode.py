@@ -20,7 +20,6 @@ from st_resources.page_decode import (
     FastDecodeError,
     decode_page,
     fast_page_table,
-    fast_path_supported,
     python_page_table,
 )
 from st_resources.session import SessionBackend
@@ -172,14 +171,38 @@ def test_shapes_the_fast_path_does_not_know_go_to_python(body: bytes) -> None:
         decode_page(spec.model, body, LOADED_AT)
 
 
-def test_a_model_with_a_dict_field_always_takes_the_python_path() -> None:
-    # ``dict`` fields land as sorted JSON text, which only the Python path writes.
-    assert not fast_path_supported(Event)
-    assert all(fast_path_supported(spec.model) for spec in ENTITIES)
+def test_a_dict_field_with_a_value_takes_the_python_path() -> None:
+    # ``dict`` fields land as sorted JSON text, which only the Python path writes; a page
+    # where they are all null stays on the fast path.
+    empty = {"id": 2, "type": "job.created", "entity": "jobs", "entityId": 5}
+    empty |= {"occurredOn": "2026-01-02T03:04:05Z", "data": None}
+    fast = fast_page_table(
+        Event, json.dumps({"data": [empty], "hasMore": False}).encode(), LOADED_AT
+    )
+    assert fast.table.equals(records_to_table(Event, [empty], LOADED_AT))
     record = {"id": 1, "type": "job.created", "entity": "jobs", "entityId": 5}
     record |= {"occurredOn": "2026-01-02T03:04:05Z", "data": {"b": 1, "a": [2]}}
     body = json.dumps({"data": [record], "hasMore": True, "nextCursor": "1"}).encode()
+    with pytest.raises(FastDecodeError):
+        fast_page_table(Event, body, LOADED_AT)
     page = decode_page(Event, body, LOADED_AT)
     assert page.table.equals(records_to_table(Event, [record], LOADED_AT))
     assert page.table["data"].to_pylist() == ['{"a": [2], "b": 1}']
     assert page.has_more and page.next_cursor == "1"
+
+
+def test_fields_the_model_does_not_know_land_in_extra_never_dropped() -> None:
+    # A field ServiceTitan adds after our spec (top level, or inside a known struct or a
+    # list of them) leaves the fast path and lands, as JSON, in ``_extra``.
+    spec = ENTITIES_BY_NAME["tax_zones"]
+    known = {"id": 1, "name": "Zone", "active": True, "modifiedOn": "2026-01-02T03:04:05Z"}
+    drifted = {**known, "id": 2, "newScore": 7, "rates": [{"taxName": "x", "newRate": 1}]}
+    body = json.dumps({"data": [known, drifted], "hasMore": False}).encode()
+    with pytest.raises(FastDecodeError):
+        fast_page_table(spec.model, body, LOADED_AT)
+    table = decode_page(spec.model, body, LOADED_AT).table
+    extra = table["_extra"].to_pylist()
+    assert extra[0] is None
+    assert json.loads(extra[1]) == {"newScore": 7, "rates[].newRate": 1}
+    quiet = json.dumps({"data": [known], "hasMore": False}).encode()
+    assert fast_page_table(spec.model, quiet, LOADED_AT).table["_extra"].null_count == 1

@@ -71,6 +71,9 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         """
         check_same_warehouse(warehouse)
         require_landed(warehouse)
+        # Every stream has its raw relation, an empty one until it lands (or when
+        # ST_STREAMS leaves it out), so the generated staging models always build.
+        warehouse.ensure_views()
         with warehouse_write_lock(warehouse.root):
             # Its own target folder: dbt never rewrites the manifest the location loads.
             target = build_target_path(project, context.run.run_id)

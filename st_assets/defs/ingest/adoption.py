@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from st_assets.defs.ingest.partitions import KEY_FORMATS, today
 from st_assets.defs.ingest.refresh import changing_partitions
 from st_assets.defs.names import asset_key
-from st_contract.entities import ENTITIES
+from st_contract.entities import STREAM_SPECS
 from st_resources.warehouse import WarehouseResource, landed_days
 
 
@@ -77,7 +77,7 @@ def landed_months(
     keys = list(partitions_def.get_partition_keys())
     events = [
         event
-        for spec in ENTITIES
+        for spec in STREAM_SPECS
         if spec.partitioned
         for event in _adoptable(context.instance, warehouse.landing(spec.name), spec.name, keys)
     ]

@@ -32,8 +32,10 @@ from st_assets.defs.ingest.partitions import (
     requested_granularity,
 )
 from st_assets.defs.ingest.refresh import CHANGING_OP, Plan, Refresh, plan
-from st_assets.defs.names import API_POOL, GROUP, asset_key
-from st_contract.entities import ENTITIES, ENTITIES_BY_NAME, EntitySpec
+from st_assets.defs.ingest.selection import selected_streams
+from st_assets.defs.names import API_POOL, LANDING_TAG, asset_key, module_group
+from st_contract.entities import SPECS_BY_NAME, EntitySpec
+from st_resources.errors import ForbiddenError, NotFoundError
 from st_resources.landing import (
     DaysLanded,
     Land,
@@ -46,8 +48,6 @@ from st_resources.resource import ServiceTitanResource
 from st_resources.warehouse import WarehouseResource
 
 PREVIEW_COLUMNS = 6
-CHANGING = tuple(s for s in ENTITIES if s.partitioned)
-REFERENCE = tuple(s for s in ENTITIES if not s.partitioned)
 # The entities the business edits all day: they are expected to land at least hourly.
 FRESH_HOURLY = frozenset(
     {"jobs", "appointments", "invoices", "payments", "customers", "memberships"}
@@ -57,15 +57,33 @@ HOURLY = dg.FreshnessPolicy.time_window(
 )
 
 
-def _spec(entity: EntitySpec, how: str, skippable: bool = False) -> dg.AssetSpec:
-    doc = entity.model.__doc__.splitlines()[0] if entity.model.__doc__ else entity.name
+def _doc(entity: EntitySpec) -> str:
+    core = entity.core
+    if core is not None and core.__doc__:
+        return core.__doc__.splitlines()[0]
+    return entity.stream.description or entity.name
+
+
+def _spec(entity: EntitySpec, how: str) -> dg.AssetSpec:
+    stream = entity.stream
+    official = stream.prefix + stream.template(stream.read_path)
     return dg.AssetSpec(
         asset_key(entity.name),
-        group_name=GROUP,
+        group_name=module_group(entity.module),
         kinds={"servicetitan", "parquet"},
-        description=f"{doc} Landed from `GET {entity.path}`. {how}",
-        metadata={"entity": entity.name, "api_path": entity.path},
-        skippable=skippable,
+        description=f"{_doc(entity)} Landed from `GET {official}` (session API: "
+        f"`GET {entity.path}`). {how}",
+        metadata={
+            "entity": entity.name,
+            "module": entity.module,
+            "api_path": entity.path,
+            "official_path": official,
+            "key": stream.key or "none",
+        },
+        tags={LANDING_TAG: "partitioned" if entity.partitioned else "whole"},
+        # Skippable: a stream that fails, or whose module the tenant is not licensed for,
+        # has no result, and the others are still recorded.
+        skippable=True,
         freshness_policy=HOURLY if entity.name in FRESH_HOURLY else None,
     )
 
@@ -144,9 +162,10 @@ def _land(
     """Land the selected entities at once; each is recorded as soon as it is landed. A
     failed entity does not stop the others; the partitions of ``plan`` it landed whole are
     recorded, and the step fails at the end naming every entity that failed."""
-    specs = [ENTITIES_BY_NAME[key.path[-1]] for key in sorted(context.selected_asset_keys)]
+    specs = _in_turn([SPECS_BY_NAME[key.path[-1]] for key in context.selected_asset_keys])
     days_landed: dict[str, dict[date, int]] = {spec.name: {} for spec in specs}
     failed: dict[str, BaseException] = {}
+    unlicensed: dict[str, list[str]] = {}
     for item in land_concurrently(specs, land):
         if isinstance(item, DaysLanded):
             days_landed[item.spec.name].update(item.records)
@@ -154,6 +173,9 @@ def _land(
         spec, outcome = item.spec, item.outcome
         # The views read whatever is landed, also what a failed entity landed before failing.
         warehouse.ensure_views((spec,))
+        if isinstance(outcome, ForbiddenError | NotFoundError) and not days_landed[spec.name]:
+            unlicensed.setdefault(spec.module, []).append(spec.name)
+            continue
         if isinstance(outcome, BaseException):
             context.log.error("%s failed: %s", spec.name, outcome)
             failed[spec.name] = outcome
@@ -173,6 +195,8 @@ def _land(
         yield dg.MaterializeResult(
             asset_key=asset_key(spec.name), metadata=_recorded(summary, partitions)
         )
+    for module, names in unlicensed.items():
+        context.log.warning(unlicensed_message(module, names))
     if failed:
         first = next(iter(failed.values()))
         raise dg.Failure(
@@ -183,18 +207,35 @@ def _land(
         ) from first
 
 
+def _in_turn(specs: list[EntitySpec]) -> list[EntitySpec]:
+    """The core entities first (they have the first claim on the rate limit), then the
+    catalog's order."""
+    order = {name: i for i, name in enumerate(SPECS_BY_NAME)}
+    return sorted(specs, key=lambda spec: (spec.core is None, order[spec.name]))
+
+
+def unlicensed_message(module: str, names: list[str]) -> str:
+    """The one message of a module the tenant answered 403/404 on."""
+    return (
+        f"The tenant answered 403/404 on the {module} module, so {len(names)} stream(s) "
+        f"were not landed ({', '.join(sorted(names))}): the tenant is not licensed for "
+        f"{module}, or the app lacks its read scope. The other streams landed. To stop "
+        f"asking, leave it out: ST_STREAMS=all,-{module}."
+    )
+
+
 def build_changing_assets(
-    partitions_def: dg.TimeWindowPartitionsDefinition, first_day: date
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    first_day: date,
+    streams: tuple[EntitySpec, ...],
 ) -> dg.AssetsDefinition:
-    """The entities that grow with the business, in partitions of ``modifiedOn`` landed
+    """The streams that grow with the business, in partitions of ``modifiedOn`` landed
     from ``first_day``."""
     how = f"Partitions of modifiedOn (UTC), landed from {first_day.isoformat()}."
 
     @dg.multi_asset(
         name=CHANGING_OP,
-        # Skippable: an entity that fails has no result (only the days it landed are
-        # recorded), and the others are still recorded.
-        specs=[_spec(s, how, skippable=True) for s in CHANGING],
+        specs=[_spec(s, how) for s in streams],
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=True,
@@ -228,12 +269,13 @@ def build_changing_assets(
     return changing
 
 
-def build_reference_assets() -> dg.AssetsDefinition:
-    """The small reference sets (technicians, business units, pricebook...), landed whole."""
+def build_reference_assets(streams: tuple[EntitySpec, ...]) -> dg.AssetsDefinition:
+    """The reference sets (technicians, business units, pricebook...) and the streams
+    without a modification cursor, landed whole."""
 
     @dg.multi_asset(
         name="servicetitan_reference_entities",
-        specs=[_spec(s, "Reference set, landed whole.") for s in REFERENCE],
+        specs=[_spec(s, "Landed whole.") for s in streams],
         can_subset=True,
         pool=API_POOL,
     )
@@ -253,18 +295,25 @@ def build_reference_assets() -> dg.AssetsDefinition:
     return reference
 
 
-def build_assets(first_day: str, granularity: Granularity) -> list[dg.AssetsDefinition]:
-    """Every entity's asset, the changing ones in partitions of ``granularity`` landed
-    from ``first_day``."""
+def build_assets(
+    first_day: str, granularity: Granularity, streams: tuple[EntitySpec, ...]
+) -> list[dg.AssetsDefinition]:
+    """An asset per stream of ``streams``, the changing ones in partitions of
+    ``granularity`` landed from ``first_day``."""
     partitions_def = history_partitions(first_day, granularity)
-    return [
-        build_changing_assets(partitions_def, date.fromisoformat(first_day)),
-        build_reference_assets(),
-    ]
+    changing = tuple(s for s in streams if s.partitioned)
+    whole = tuple(s for s in streams if not s.partitioned)
+    built = []
+    if changing:
+        built.append(build_changing_assets(partitions_def, date.fromisoformat(first_day), changing))
+    if whole:
+        built.append(build_reference_assets(whole))
+    return built
 
 
 @dg.definitions
 def servicetitan_entities() -> dg.Definitions:
-    """The entity assets, landed from ``partitions_start()`` (read now, when the location
-    loads)."""
-    return dg.Definitions(assets=build_assets(partitions_start(), requested_granularity()))
+    """The stream assets of ``ST_STREAMS``, landed from ``partitions_start()`` (both read
+    now, when the location loads)."""
+    streams = selected_streams()
+    return dg.Definitions(assets=build_assets(partitions_start(), requested_granularity(), streams))

@@ -11,8 +11,10 @@ Freshness is not a check: the assets carry a ``FreshnessPolicy`` (``assets.py``)
 import dagster as dg
 
 from st_assets.defs.automation import AFTER_LANDING
+from st_assets.defs.ingest.drift import schema_drift_check
+from st_assets.defs.ingest.selection import selected_streams
 from st_assets.defs.names import asset_key
-from st_contract.entities import ENTITIES
+from st_contract.entities import SPECS_BY_NAME
 from st_resources.warehouse import WarehouseResource
 
 # (child, its reference, parent, parent's id): checked on the newest version of each record.
@@ -22,6 +24,8 @@ REFERENCES = (
     ("appointments", "jobId", "jobs", "id"),
     ("invoices", "job.id", "jobs", "id"),
     ("payments", "applied.appliedTo", "invoices", "id"),
+    ("payroll_jobs_timesheets", "jobId", "jobs", "id"),
+    ("inventory_purchase_orders", "jobId", "jobs", "id"),
 )
 
 
@@ -85,7 +89,7 @@ def bad_invoice_arithmetic(warehouse: WarehouseResource) -> list[tuple[object, .
 
 
 def _partitioned(entity: str) -> bool:
-    return next(s.partitioned for s in ENTITIES if s.name == entity)
+    return SPECS_BY_NAME[entity].partitioned
 
 
 def _result(failures: list[tuple[object, ...]], what: str) -> dg.AssetCheckResult:
@@ -130,20 +134,36 @@ def reference_check(child: str, ref: str, parent: str) -> dg.AssetChecksDefiniti
     return references
 
 
-@dg.asset_check(
-    asset=asset_key("invoices"),
-    name="invoice_arithmetic",
-    additional_deps=[asset_key("payments")],
-    automation_condition=AFTER_LANDING,
-    description="subTotal − discountTotal + salesTax = total, and balance = total − applied payments.",
-)
-def invoice_arithmetic(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def invoice_arithmetic_check() -> dg.AssetChecksDefinition:
     """Invoice totals and balances add up."""
-    return _result(bad_invoice_arithmetic(warehouse), "invoice totals and balances add up")
+
+    @dg.asset_check(
+        asset=asset_key("invoices"),
+        name="invoice_arithmetic",
+        additional_deps=[asset_key("payments")],
+        automation_condition=AFTER_LANDING,
+        description="subTotal − discountTotal + salesTax = total, and balance = total − applied payments.",
+    )
+    def invoice_arithmetic(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        return _result(bad_invoice_arithmetic(warehouse), "invoice totals and balances add up")
+
+    return invoice_arithmetic
 
 
-servicetitan_checks = [
-    *(unique_ids_check(spec.name) for spec in ENTITIES),
-    *(reference_check(child, ref, parent) for child, ref, parent, _ in REFERENCES),
-]
-"""The checks built per entity and per reference (``invoice_arithmetic`` is defined above)."""
+@dg.definitions
+def servicetitan_checks() -> dg.Definitions:
+    """The checks of the streams ``ST_STREAMS`` selects (read when the location loads):
+    unique ids and schema drift per stream, references between selected streams, and the
+    invoices' arithmetic."""
+    streams = selected_streams()
+    names = {spec.name for spec in streams}
+    checks = [unique_ids_check(spec.name) for spec in streams if spec.stream.key == "id"]
+    checks += [schema_drift_check(spec) for spec in streams]
+    checks += [
+        reference_check(child, ref, parent)
+        for child, ref, parent, _ in REFERENCES
+        if {child, parent} <= names
+    ]
+    if {"invoices", "payments"} <= names:
+        checks.append(invoice_arithmetic_check())
+    return dg.Definitions(asset_checks=checks)

@@ -8,24 +8,20 @@ after landing (``st_assets/defs/automation.py``) and nightly (``servicetitan_che
 
 import dagster as dg
 
-from st_assets.defs.names import ENTITY_KEYS, asset_key
-from st_contract.entities import ENTITIES
-
-CHANGING_KEYS = [asset_key(s.name) for s in ENTITIES if s.partitioned]
-REFERENCE_KEYS = [asset_key(s.name) for s in ENTITIES if not s.partitioned]
+from st_assets.defs.names import PARTITIONED, STREAM_ASSETS, WHOLE
 
 changing_job = dg.define_asset_job(
     "servicetitan_changing",
-    selection=dg.AssetSelection.assets(*CHANGING_KEYS).without_checks(),
-    description="Monthly partitions of the entities that change (a range is one run; run config `days` refreshes some days only).",
+    selection=PARTITIONED.without_checks(),
+    description="Monthly partitions of the streams that change (a range is one run; run config `days` refreshes some days only).",
 )
 reference_job = dg.define_asset_job(
     "servicetitan_reference",
-    selection=dg.AssetSelection.assets(*REFERENCE_KEYS).without_checks(),
-    description="The reference sets, landed whole.",
+    selection=WHOLE.without_checks(),
+    description="The reference sets and the streams without a modification cursor, landed whole.",
 )
 checks_job = dg.define_asset_job(
     "servicetitan_checks",
-    selection=dg.AssetSelection.checks_for_assets(*ENTITY_KEYS),
+    selection=STREAM_ASSETS - STREAM_ASSETS.without_checks(),
     description="Every asset check of the landing.",
 )

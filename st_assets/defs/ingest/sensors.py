@@ -9,8 +9,8 @@ from st_assets.defs.automation import after_landing_sensor
 from st_assets.defs.ingest import jobs
 from st_assets.defs.ingest.partitions import today
 from st_assets.defs.ingest.refresh import refresh_requests
-from st_assets.defs.names import ENTITY_KEYS, asset_key
-from st_contract.entities import ENTITIES_BY_NAME
+from st_assets.defs.names import STREAM_ASSETS, asset_key
+from st_contract.entities import SPECS_BY_NAME
 from st_resources.resource import ServiceTitanResource
 
 MAX_EVENT_BATCHES = 5
@@ -19,7 +19,7 @@ MAX_EVENT_BATCHES = 5
 def entities_in(events: list[dict[str, object]]) -> list[str]:
     """The partitioned entities named by a batch of events, in a stable order."""
     names = {str(e["entity"]) for e in events}
-    return sorted(n for n in names if n in ENTITIES_BY_NAME and ENTITIES_BY_NAME[n].partitioned)
+    return sorted(n for n in names if n in SPECS_BY_NAME and SPECS_BY_NAME[n].partitioned)
 
 
 @dg.sensor(job=jobs.changing_job, minimum_interval_seconds=60)
@@ -58,6 +58,6 @@ def change_feed(
 
 ingest_checks_automation = after_landing_sensor(
     "ingest_checks_automation",
-    dg.AssetSelection.checks_for_assets(*ENTITY_KEYS),
+    STREAM_ASSETS - STREAM_ASSETS.without_checks(),
     "Runs each landing check after the assets it reads have landed.",
 )
