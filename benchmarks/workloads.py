@@ -130,7 +130,7 @@ def ours_backfill(
     _point_at(base_url, work, rate)
     import dagster as dg
 
-    from st_contract.entities import ENTITIES
+    from st_contract.entities import STREAM_SPECS
 
     defs = _definitions(first_day, granularity)
     phases: dict[str, float] = {}
@@ -152,7 +152,9 @@ def ours_backfill(
             phases.update(_step_seconds(instance, result.run_id))
             events[job] = len(instance.all_logs(result.run_id))
     seconds = time.perf_counter() - started
-    rows = count_rows(work / "warehouse" / "warehouse.duckdb", "raw", [s.name for s in ENTITIES])
+    rows = count_rows(
+        work / "warehouse" / "warehouse.duckdb", "raw", [s.name for s in STREAM_SPECS]
+    )
     return {
         "seconds": seconds,
         "peak_rss_mb": peak_rss_mb(),
@@ -325,7 +327,7 @@ def _dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
     from dlt.sources.rest_api import rest_api_source
     from pydantic import SecretStr
 
-    from st_contract.entities import ENTITIES
+    from st_contract.entities import STREAM_SPECS
     from st_resources.session import SessionBackend
     from st_resources.settings import SessionSettings
     from st_sandbox.auth import DEMO_TOTP_SECRET
@@ -360,7 +362,7 @@ def _dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
                 "endpoint": {"params": {"pageSize": PAGE_SIZE}, "data_selector": "data"},
             },
             "resources": [
-                {"name": spec.name, "endpoint": {"path": spec.path}} for spec in ENTITIES
+                {"name": spec.name, "endpoint": {"path": spec.path}} for spec in STREAM_SPECS
             ],
         }
     )
@@ -393,7 +395,7 @@ def _dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "stages": stages,
-        "rows": count_rows(database, "raw", [s.name for s in ENTITIES]),
+        "rows": count_rows(database, "raw", [s.name for s in STREAM_SPECS]),
     }
 
 
