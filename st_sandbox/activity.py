@@ -1,15 +1,21 @@
 """The business moving on: appointments progress, jobs complete and get invoiced, invoices
-get paid, customers are edited or leave, memberships change. Every change goes through
-the store (bumping ``modifiedOn``) and the write rules, and writes an event.
+get paid, customers are edited or leave, memberships change; where the tenant has the
+business streams (payroll, telecom, bookings, inventory), technicians' timesheets follow
+their appointments, calls come in, online bookings are handled and purchase orders are
+placed and received. Every change goes through the store (bumping ``modifiedOn``) and the
+write rules, and writes an event. An action whose table the store does not hold is never
+drawn, so a tenant without the business streams changes exactly as before.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
 
+from st_sandbox.business_activity import BusinessActivity, TimesheetClock
 from st_sandbox.errors import ApiError
 from st_sandbox.store import TenantStore
 from st_sandbox.writes.bodies import DispatchBody, InvoiceBody, InvoiceItemBody
@@ -22,7 +28,7 @@ NEXT_STATUS: dict[str, Literal["Dispatched", "Working", "Done"]] = {
 }
 
 
-class ActivityEngine:
+class ActivityEngine(BusinessActivity):
     """Makes realistic changes to a tenant, deterministic per seed for a given state."""
 
     def __init__(self, store: TenantStore, seed: int) -> None:
@@ -30,20 +36,32 @@ class ActivityEngine:
         self.rng = random.Random(seed)
         self.writes = WriteService(store)
         self.changed = 0
+        self.timesheets = TimesheetClock(store)
+
+    def _business_actions(self) -> list[tuple[str, float, Callable[[], None]]]:
+        """The actions on the business streams: (the table they need, weight, action)."""
+        return [
+            ("telecom_calls", 0.10, self._incoming_call),
+            ("crm_bookings", 0.04, self._handle_booking),
+            ("inventory_purchase_orders", 0.05, self._purchase_order),
+        ]
 
     def step(self, n: int = 1) -> int:
         """Make ``n`` business changes now; returns how many records changed."""
         before = self.changed
-        actions = (
+        actions = [
             (0.40, self._progress_appointment),
             (0.15, self._invoice_completed_job),
             (0.20, self._pay_invoice),
             (0.15, self._edit_customer),
             (0.05, self._change_membership),
             (0.05, self._deactivate_customer),
-        )
+        ]
+        tables = self.store.tables
+        actions += [(w, a) for table, w, a in self._business_actions() if table in tables]
+        total = sum(w for w, _ in actions)
         for _ in range(n):
-            roll = self.rng.random()
+            roll = self.rng.random() * total
             for weight, action in actions:
                 if roll < weight:
                     action()
@@ -70,15 +88,18 @@ class ActivityEngine:
             if not candidates:
                 return
             appt = store.tables["appointments"].records[self.rng.choice(candidates)]
+            target = NEXT_STATUS[appt["status"]]
             try:
                 self.writes.dispatch(
-                    appt["jobId"],
-                    DispatchBody(appointmentId=appt["id"], status=NEXT_STATUS[appt["status"]]),
-                    None,
+                    appt["jobId"], DispatchBody(appointmentId=appt["id"], status=target), None
                 )
                 self.changed += 1
             except ApiError:
-                pass
+                return
+            if "payroll_jobs_timesheets" in store.tables:
+                self.changed += self.timesheets.follow(
+                    store.tables["appointments"].records[appt["id"]]
+                )
 
     def _invoice_completed_job(self) -> None:
         store = self.store

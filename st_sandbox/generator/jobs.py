@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from st_sandbox import names
 from st_sandbox.clock import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE
+from st_sandbox.generator.business.marketing import JOB_CAMPAIGN_IDS
+from st_sandbox.generator.business.tags import decorate_core
 from st_sandbox.generator.sales import SalesBuilder
 from st_sandbox.generator.state import ADMIN_USER_ID, SLOTS, GenState, Record
 from st_sandbox.money import cents_str
@@ -71,6 +73,8 @@ class JobsBuilder:
         customers = g.tables["customers"]
         for cid, bal in g.cust_balance.items():
             customers[cid - 1]["balance"] = self.money(bal)
+        # Custom fields and tags (business/tags.py): the memberships are known by now.
+        decorate_core(g)
 
     def job(self, cid: int) -> None:
         """One job of a customer, unless no technician of its business unit is free."""
@@ -238,7 +242,8 @@ class JobsBuilder:
             "businessUnitId": plan.bu,
             "jobTypeId": plan.jt_id,
             "priority": "High" if rng.random() < 0.1 else "Normal",
-            "campaignId": rng.randrange(1, 6),
+            # A campaign of business/marketing.py, weighted by how much work it brings.
+            "campaignId": rng.choice(JOB_CAMPAIGN_IDS),
             "appointmentCount": len(appts),
             "firstAppointmentId": appts[0]["id"],
             "lastAppointmentId": appts[-1]["id"],
