@@ -11,8 +11,6 @@ report a minute (``st_resources/reports.py``): a 429 is waited out until the run
 ``deadline_seconds``. ``servicetitan_reports`` runs them all daily (``reports_daily``).
 """
 
-from __future__ import annotations
-
 import os
 import time
 from datetime import UTC, datetime
