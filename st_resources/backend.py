@@ -35,6 +35,7 @@ import pyarrow as pa
 from st_contract.entities import EntitySpec
 from st_contract.models import Event
 from st_resources.metrics import CallMetrics
+from st_resources.reports import ReportsClient
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,15 @@ class Capabilities:
     send, ``{fields}`` standing for them. ``invoices`` is what an invoice write does: a
     new invoice for the job (``create``), or items added to the invoice the tenant
     created with the job (``add_items``). ``auto_invoice``: whether the backend can bill
-    from sold estimates (discounts and tax zones).
+    from sold estimates (discounts and tax zones). ``reports``: whether it runs custom
+    reports (``Backend.reports``, ``st_resources/reports.py``).
     """
 
     writes: Mapping[str, frozenset[str]]
     refusals: Mapping[str, str] = field(default_factory=dict)
     invoices: Literal["create", "add_items"] = "create"
     auto_invoice: bool = False
+    reports: bool = False
 
     def refusal(self, kind: str, fields: set[str]) -> str | None:
         """Why a request of ``kind`` that sets ``fields`` cannot be sent, or None."""
@@ -111,6 +114,8 @@ class Backend(Protocol):
     metrics: CallMetrics
     page_size: int
     change_feed: ChangeFeed | None
+    # Custom reports (the Reporting API); present when ``capabilities.reports``.
+    reports: ReportsClient | None
 
     def login(self) -> None:
         """Authenticate now (otherwise the first request does)."""

@@ -22,6 +22,7 @@ from st_resources.backend import Capabilities, ChangeBatch, ChangeFeed, WriteRes
 from st_resources.errors import UnsupportedOperation
 from st_resources.page_decode import decode_page
 from st_resources.reads import Page, window_params
+from st_resources.reports import SESSION_REPORT_PATHS, ReportsClient
 from st_resources.settings import SessionSettings
 from st_resources.transport import Call, OverTransport, Transport
 
@@ -30,6 +31,7 @@ SESSION_CAPABILITIES = Capabilities(
     writes={"create_job": frozenset(), "dispatch": frozenset(), "invoice": frozenset()},
     auto_invoice=True,
     invoices="create",
+    reports=True,
 )
 
 
@@ -70,6 +72,7 @@ class SessionBackend(OverTransport):
         self.metrics = self.transport.metrics
         self.page_size = settings.page_size
         self.change_feed: ChangeFeed | None = SessionChangeFeed(self.transport)
+        self.reports: ReportsClient | None = ReportsClient(self.transport, SESSION_REPORT_PATHS)
 
     def __repr__(self) -> str:
         return (

@@ -88,6 +88,9 @@ class Call:
     # is safe (an Idempotency-Key, a token request): the first send may have landed.
     retry_writes: bool = False
     priority: int = 0
+    # A 429 of a limit of its own (a report's runs a minute, st_resources/reports.py) is
+    # answered to the caller, which waits it out: the shared limiter is not slowed by it.
+    own_limit: bool = False
 
     @property
     def retryable(self) -> bool:
@@ -191,6 +194,9 @@ class Transport:
             if response is None:
                 continue  # a connection error, retried after its pause
             if response.status_code < 400:
+                return response
+            if response.status_code == 429 and call.own_limit:
+                self.metrics.add(throttled=1)
                 return response
             error = error_body(response)
             if self._retry_after_error(call, response, error, token, budget):
@@ -346,6 +352,11 @@ def error_body(response: httpx.Response) -> dict[str, Any]:
             "requestId": body.get("traceId"),
         }
     return error if isinstance(error, dict) else {}
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The seconds a 429's ``Retry-After`` asks to wait, if it says."""
+    return _retry_after(response)
 
 
 def _retry_after(response: httpx.Response) -> float | None:

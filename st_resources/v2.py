@@ -24,6 +24,7 @@ import pyarrow as pa
 from st_contract.entities import EntitySpec
 from st_resources.backend import Capabilities, ChangeFeed, WriteResult
 from st_resources.errors import UnsupportedOperation
+from st_resources.reports import ReportsClient, v2_report_paths
 from st_resources.settings import V2Settings
 from st_resources.transport import OverTransport, Transport
 from st_resources.v2_auth import ClientCredentialsAuth
@@ -52,6 +53,7 @@ V2_CAPABILITIES = Capabilities(
     },
     invoices="add_items",
     auto_invoice=False,
+    reports=True,
 )
 
 
@@ -73,6 +75,10 @@ class V2Backend(OverTransport):
         self.page_size = settings.page_size
         # v2 has no change feed: incremental syncs run on the schedules (exports).
         self.change_feed: ChangeFeed | None = None
+        # The official Reporting API (/reporting/v2), 5 runs of a report a minute.
+        self.reports: ReportsClient | None = ReportsClient(
+            self.transport, v2_report_paths(settings.tenant_id)
+        )
         state = ExportState(settings.state_dir, settings.tenant_id)
         self.reader = V2Reader(self.transport, settings.tenant_id, settings.page_size, state)
         self.writer = V2Writer(self.transport, self.reader)

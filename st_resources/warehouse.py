@@ -431,6 +431,21 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         con.execute(f"CREATE TABLE raw.{spec.name} AS SELECT * FROM empty_landing")
         con.unregister("empty_landing")
 
+    def ensure_landed_views(self, *names: str) -> list[str]:
+        """Create or refresh ``raw.<name>`` over ``landing/<name>/`` for each landed
+        ``name`` that is not a catalog entity (the custom reports: ``report_<name>``)."""
+        created = []
+        with warehouse_write_lock(self.root), duckdb.connect(str(self.database_path)) as con:
+            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+            for name in names:
+                if not name.isidentifier() or not self._landed(name):
+                    continue
+                con.execute(
+                    f"CREATE OR REPLACE VIEW raw.{name} AS SELECT * FROM {self._read_parquet(name)}"
+                )
+                created.append(name)
+        return created
+
     def landing_connection(self, *entities: str) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB connection with one view per landed entity of ``entities``
         (every entity if none is named); it never locks the warehouse."""

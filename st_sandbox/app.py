@@ -12,6 +12,7 @@ from st_sandbox.middleware import SandboxMiddleware
 from st_sandbox.routes import reads, sandbox, sessions, writes
 from st_sandbox.routes.errors import install_error_handlers
 from st_sandbox.tenant import Tenant
+from st_sandbox.v2.reporting import router as reporting_router
 from st_sandbox.v2.routes import v2_routers
 from st_sandbox.v2.state import V2State
 
@@ -30,6 +31,6 @@ def create_app(tenant: Tenant) -> FastAPI:
     app.add_middleware(SandboxMiddleware, tenant=tenant)
     for router in v2_routers():
         app.include_router(router)
-    for router in (sessions.router, reads.router, writes.router, sandbox.router):
+    for router in (reporting_router, sessions.router, reads.router, writes.router, sandbox.router):
         app.include_router(router)
     return app

@@ -17,12 +17,13 @@ import dagster as dg
 import duckdb
 from pydantic import SecretStr
 
-from st_assets.definitions import load_defs
+from st_assets.definitions import PROJECT_ROOT, load_defs
 from st_assets.defs.dbt.jobs import warehouse_dbt_build
 from st_assets.defs.dbt.project import dbt_project, prepare_manifest
 from st_assets.defs.ingest.jobs import changing_job, checks_job, reference_job
 from st_assets.defs.ingest.partitions import partition_key_for, today
 from st_assets.defs.ingest.refresh import changing_partitions
+from st_assets.defs.reports.assets import REPORTS_FILE_ENV, REPORTS_JOB
 from st_contract.entities import ENTITIES
 from st_resources.session import SessionBackend
 from st_resources.settings import SessionSettings
@@ -161,15 +162,19 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def demo_runs(defs: dg.Definitions) -> list[tuple[str, dict[str, str]]]:
-    """The jobs the demo runs, in order, with their tags: the reference sets, one ranged
-    backfill of every partition of the changing entities, the checks, dbt."""
+    """The jobs the demo runs, in order, with their tags: the reference sets, the custom
+    reports of ``ST_REPORTS_FILE`` (two calls each), one ranged backfill of every
+    partition of the changing entities, the checks, dbt."""
     partitions_def = changing_partitions(defs.get_repository_def())
     backfill = {
         "dagster/asset_partition_range_start": partitions_def.get_first_partition_key() or "",
         "dagster/asset_partition_range_end": partition_key_for(partitions_def, today()),
     }
+    has_reports = defs.get_repository_def().has_job(REPORTS_JOB)
+    reports: list[tuple[str, dict[str, str]]] = [(REPORTS_JOB, {})] if has_reports else []
     return [
         (reference_job.name, {}),
+        *reports,
         (changing_job.name, backfill),
         (checks_job.name, {}),
         (warehouse_dbt_build.name, {}),
@@ -252,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         SandboxConfig(seed=args.seed, customers=args.customers), log_file=home / "sandbox.log"
     ) as sandbox:
         os.environ.update(sandbox_env(sandbox.base_url, args.backend))
+        # Two of the sandbox's custom reports (the Reporting API), unless a file is named.
+        os.environ.setdefault(REPORTS_FILE_ENV, str(PROJECT_ROOT / "reports.example.yaml"))
         if args.backend == "session":
             print_sample_pages(sandbox.base_url)
         else:

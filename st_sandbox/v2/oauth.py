@@ -20,6 +20,9 @@ SANDBOX_TENANT_ID = 1000001
 # One read and one write scope per module, named like the official API's scopes.
 MODULES = tuple(prefix.strip("/").split("/")[0] for prefix in MODULE_PREFIXES)
 ALL_SCOPES = tuple(f"tn.{m}:{rw}" for m in MODULES for rw in ("r", "w"))
+# The Reporting API's official scopes (read only; st_sandbox/v2/reporting.py).
+REPORTING_SCOPES = ("tn.rpr.reportcategories:r", "tn.rpr.reports:r")
+ALL_SCOPES = (*ALL_SCOPES, *REPORTING_SCOPES)
 READ_SCOPES = tuple(s for s in ALL_SCOPES if s.endswith(":r"))
 
 
