@@ -143,11 +143,11 @@ def value(ctx: Context, name: str, node: Node, depth: int = 0) -> Any:
     spec allows null: the tenant has no value)."""
     rng = ctx.rng
     kind = node["type"]
+    enum = node.get("enum")
+    if enum:  # the specs' enums do not list null, even where the field is nullable
+        return rng.choice(enum)
     if node.get("nullable") and rng.random() < 0.12:
         return None
-    enum = node.get("enum")
-    if enum:
-        return rng.choice(enum)
     if kind == "int64":
         target = ctx.resolve(name)
         if target is not None:
@@ -170,6 +170,8 @@ def value(ctx: Context, name: str, node: Node, depth: int = 0) -> Any:
         return {f["name"]: value(ctx, f["name"], f, depth + 1) for f in node["fields"]}
     if kind == "list":
         item = node["items"]
+        if item["type"] == "json":
+            return []  # items of several possible shapes (anyOf): none rather than a guess
         if item["type"] == "int64" and "enum" not in item:
             target = ctx.resolve(name[:-1] if name.endswith("s") else name)
             pool = ctx.ids(target) if target else []

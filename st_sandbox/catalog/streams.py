@@ -4,6 +4,7 @@ and which date a required range (``fromUtc``/``toUtc``) filters on."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -12,6 +13,33 @@ from st_contract.catalog import STREAMS, STREAMS_BY_NAME, Node, Stream, fields
 
 SERVED: tuple[Stream, ...] = tuple(s for s in STREAMS if not s.core)
 """The catalog streams the sandbox serves besides the 20 core entities."""
+
+# Fields a stream's export items carry that its numbered list's items do not (exports
+# flag deleted records with ``active``), read off the specs' item schemas; the list
+# route leaves them out. tests/sandbox/test_catalog_v2.py checks the table against them.
+LIST_OMITS: dict[str, tuple[str, ...]] = {
+    name: ("active",)
+    for name in (
+        "accounting_inventory_bills",
+        "crm_bookings",
+        "crm_leads",
+        "crm_locations_contacts",
+        "jpm_projects",
+        "payroll_gross_pay_items",
+        "payroll_jobs_splits",
+        "service_agreements_service_agreements",
+    )
+}
+
+
+def official_path(prefix: str, path: str) -> str:
+    """The route of a catalog path: ``{prefix}/tenant/{tenant}/{path}``, except that a
+    version at the start of the path goes before the tenant (telecom's ``v2/calls`` is
+    ``/telecom/v2/tenant/{tenant}/calls`` in its spec)."""
+    match = re.match(r"(v\d+)/(.*)", path)
+    if match:
+        return f"{prefix}/{match[1]}/tenant/{{tenant}}/{match[2]}"
+    return f"{prefix}/tenant/{{tenant}}/{path}"
 
 
 @dataclass(frozen=True)
