@@ -139,15 +139,15 @@ def _number(ctx: Context, name: str) -> float:
 
 
 def value(ctx: Context, name: str, node: Node, depth: int = 0) -> Any:
-    """A realistic value of field ``name`` of type ``node`` (None now and then where the
-    spec allows null: the tenant has no value)."""
+    """A realistic value of field ``name`` of type ``node`` (None only for a reference
+    the tenant has nothing to point at)."""
     rng = ctx.rng
     kind = node["type"]
     enum = node.get("enum")
     if enum:  # the specs' enums do not list null, even where the field is nullable
         return rng.choice(enum)
-    if node.get("nullable") and rng.random() < 0.12:
-        return None
+    # No random nulls: the catalog marks a field nullable when the spec does not require
+    # it, and many such fields' schemas still refuse null (a bool "verificationStatus").
     if kind == "int64":
         target = ctx.resolve(name)
         if target is not None:

@@ -39,7 +39,15 @@ def _records_complete(name: str, rows: list[Any], omitted: tuple[str, ...] = ())
         assert missing == [], (name, row)
 
 
-@pytest.mark.parametrize("stream", LISTS, ids=[s.name for s in LISTS])
+# Telecom's numbered list answers calls in another model than its export (a bundle with
+# the call under ``leadCall``); the sandbox serves the export's records there for now.
+TELECOM_LIST = pytest.mark.xfail(reason="telecom v2/calls list bundle shape", strict=True)
+LIST_CASES = [
+    pytest.param(s, marks=TELECOM_LIST) if s.name == "telecom_calls" else s for s in LISTS
+]
+
+
+@pytest.mark.parametrize("stream", LIST_CASES, ids=[s.name for s in LISTS])
 def test_list_pages_match_the_spec(v2: httpx.Client, stream: Any) -> None:
     params = list_params(stream, page=1, pageSize=40, includeTotal="true")
     answer = v2.get(url(stream, stream.list_path), params=params)
