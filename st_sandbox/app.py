@@ -8,6 +8,9 @@ middleware. Routes find the tenant in ``app.state.tenant``.
 
 from fastapi import FastAPI
 
+from st_sandbox.catalog import drift
+from st_sandbox.catalog import routes_session as catalog_session
+from st_sandbox.catalog import routes_v2 as catalog_v2
 from st_sandbox.middleware import SandboxMiddleware
 from st_sandbox.routes import reads, sandbox, sessions, writes
 from st_sandbox.routes.errors import install_error_handlers
@@ -29,6 +32,10 @@ def create_app(tenant: Tenant) -> FastAPI:
     app.state.v2 = V2State.demo(tenant.config.token_ttl)
     install_error_handlers(app)
     app.add_middleware(SandboxMiddleware, tenant=tenant)
+    # The catalog streams' routes come first: their literal paths must win over the core
+    # routes' ``{id}`` paths they sit next to (st_sandbox/catalog/routes_session.py).
+    for router in (catalog_v2.router, catalog_session.router, drift.router):
+        app.include_router(router)
     for router in v2_routers():
         app.include_router(router)
     for router in (reporting_router, sessions.router, reads.router, writes.router, sandbox.router):

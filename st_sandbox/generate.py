@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from st_sandbox.catalog.generate import build_catalog
 from st_sandbox.generator.customers import build_customers
 from st_sandbox.generator.equipment import build_equipment
 from st_sandbox.generator.jobs import JobsBuilder
@@ -64,6 +65,8 @@ def generate(seed: int, customers: int, anchor: datetime, history_days: int = 10
         build_memberships(g)
         JobsBuilder(g).build()
         build_equipment(g)
+        # Every other catalog stream, over the core records (st_sandbox/catalog/).
+        build_catalog(g)
     return TenantData(g.tables, g.anchor, dict(g.tax_rates), g.clock.seen or {})
 
 

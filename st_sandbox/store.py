@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 import orjson
 
+from st_sandbox.catalog.streams import table_layout
 from st_sandbox.clock import Clock, to_us
 from st_sandbox.generate import TenantData, paused_gc
 from st_sandbox.table import CursorError, PageQuery, Record, Table
@@ -51,7 +52,7 @@ class TenantStore:
         self.clock = Clock()
         parsed = data.stamp_us
         self.tables: dict[str, Table] = {
-            n: Table.build(rows, parsed) for n, rows in data.tables.items()
+            n: Table.build(rows, parsed, **table_layout(n)) for n, rows in data.tables.items()
         }
         self.tax_rates = dict(data.tax_rates)
         self.events: list[Record] = []

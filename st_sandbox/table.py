@@ -29,9 +29,19 @@ class Table:
     next_id: int
 
     @classmethod
-    def build(cls, rows: list[Record], parsed: dict[str, int] | None = None) -> Table:
-        """Index ``rows``; ``parsed`` caches stamp → µs across the tables of one tenant."""
-        ids = [r["id"] for r in rows]
+    def build(
+        cls,
+        rows: list[Record],
+        parsed: dict[str, int] | None = None,
+        int_id: bool = True,
+        stamps: tuple[str, ...] = ("modifiedOn",),
+    ) -> Table:
+        """Index ``rows``; ``parsed`` caches stamp → µs across the tables of one tenant.
+
+        Catalog streams without an int ``id`` are keyed by their position (an internal
+        sequence number, never sent: ``int_id=False``), and ordered by the first of
+        ``stamps`` a record has (by key alone when it has none)."""
+        ids = [r["id"] for r in rows] if int_id else list(range(1, len(rows) + 1))
         # Generated records come with every stamp's instant known (``TenantData.stamp_us``),
         # and share their stamp strings, so most lookups find a cached hash; the rest are
         # parsed once and cached for the other tables.
@@ -39,7 +49,10 @@ class Table:
             parsed = {}
         mods = []
         for r in rows:
-            stamp = r["modifiedOn"]
+            stamp = r["modifiedOn"] if stamps == ("modifiedOn",) else _first(r, stamps)
+            if stamp is None:
+                mods.append(0)
+                continue
             us = parsed.get(stamp)
             if us is None:
                 us = parsed[stamp] = to_us_from_ts(stamp)
@@ -67,6 +80,15 @@ class Table:
             cached = orjson.dumps(self.records[record_id])
             self.json_cache[record_id] = cached
         return cached
+
+
+def _first(record: Record, stamps: tuple[str, ...]) -> str | None:
+    """The first of ``stamps`` a record has a value for."""
+    for name in stamps:
+        value = record.get(name)
+        if value is not None:
+            return value  # type: ignore[no-any-return]
+    return None
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,20 @@ import threading
 import time
 from dataclasses import dataclass
 
+from st_contract.catalog import MODULES as CATALOG_MODULES
 from st_contract.v2_paths import MODULE_PREFIXES
 from st_sandbox.errors import ApiError
 
 SANDBOX_TENANT_ID = 1000001
 # One read and one write scope per module, named like the official API's scopes.
-MODULES = tuple(prefix.strip("/").split("/")[0] for prefix in MODULE_PREFIXES)
+# Every catalog module too (st_contract.catalog: all 24 of the specs), so the demo apps
+# may read every stream the sandbox serves.
+MODULES = tuple(
+    dict.fromkeys(
+        prefix.strip("/").split("/")[0]
+        for prefix in (*MODULE_PREFIXES, *(m.prefix for m in CATALOG_MODULES.values()))
+    )
+)
 ALL_SCOPES = tuple(f"tn.{m}:{rw}" for m in MODULES for rw in ("r", "w"))
 # The Reporting API's official scopes (read only; st_sandbox/v2/reporting.py).
 REPORTING_SCOPES = ("tn.rpr.reportcategories:r", "tn.rpr.reports:r")

@@ -38,7 +38,31 @@ def _documented_operations(doc: str) -> set[tuple[str, str]]:
     assert len(resources) > 10, "the list of readable resources in docs/api.md moved"
     for resource in resources:
         ops |= {("GET", f"/{resource}"), ("GET", f"/{resource}/{{}}")}
-    return ops | _documented_v2_operations(doc)
+    return ops | _documented_v2_operations(doc) | _catalog_operations(doc)
+
+
+def _catalog_operations(doc: str) -> set[tuple[str, str]]:
+    """docs/api.md's "Catalog streams" section promises each non-core catalog stream's
+    session and official v2 read paths (listed by st_contract/catalog, not one by one)
+    and the drift knob."""
+    if "## Catalog streams" not in doc or "/_sandbox/drift" not in doc:
+        return set()
+    from st_contract.catalog import STREAMS
+    from st_sandbox.catalog.streams import SERVED, layout, official_path
+
+    ops = {("POST", "/_sandbox/drift"), ("DELETE", "/_sandbox/drift")}
+    for stream in SERVED:
+        ops.add(("GET", stream.session_path))
+        if layout(stream.name).int_id:
+            ops.add(("GET", f"{stream.session_path}/{{}}"))
+    for stream in STREAMS:
+        paths = (stream.export_path, *stream.alias_exports)
+        if not stream.core:
+            paths = (stream.list_path, *paths)
+        for path in paths:
+            if path and (not stream.core or path in stream.alias_exports):
+                ops.add(("GET", _normalize(official_path(stream.prefix, path))))
+    return ops
 
 
 def _documented_v2_operations(doc: str) -> set[tuple[str, str]]:

@@ -1,0 +1,147 @@
+"""Faithfulness of the catalog streams on the v2 surface: for every non-core stream, its
+list page, export page, alias export and unpaged answer validate against the official
+response schema of that path (jsonschema, as ``test_v2_schemas.py``), and every record
+carries every property its spec lists; the sandbox serves every official read path of
+the catalog, exports included."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from st_contract.catalog import STREAMS
+from st_sandbox.catalog.generate import missing_properties
+from st_sandbox.catalog.streams import LIST_OMITS, SERVED, official_path
+from st_sandbox.server import SandboxServer
+from tests.sandbox.catalog_support import errors, list_params, url
+from tests.sandbox.v2_support import specs_by_prefix, v2_client
+
+LISTS = [s for s in SERVED if s.list_path and s.read != "unpaged"]
+UNPAGED = [s for s in SERVED if s.read == "unpaged"]
+EXPORTS = [(s, p) for s in SERVED for p in (s.export_path, *s.alias_exports) if p]
+
+
+@pytest.fixture(scope="module")
+def v2(sandbox: SandboxServer) -> Iterator[httpx.Client]:
+    with v2_client(sandbox.base_url) as http:
+        yield http
+
+
+def _records_complete(name: str, rows: list[Any], omitted: tuple[str, ...] = ()) -> None:
+    """Every record carries every spec property (less what the list answer omits)."""
+    assert rows, f"{name}: nothing served to check"
+    for row in rows:
+        missing = [p for p in missing_properties(name, row) if p not in omitted]
+        assert missing == [], (name, row)
+
+
+# Telecom's numbered list answers calls in another model than its export (a bundle with
+# the call under ``leadCall``); the sandbox serves the export's records there for now.
+TELECOM_LIST = pytest.mark.xfail(reason="telecom v2/calls list bundle shape", strict=True)
+LIST_CASES = [
+    pytest.param(s, marks=TELECOM_LIST) if s.name == "telecom_calls" else s for s in LISTS
+]
+
+
+@pytest.mark.parametrize("stream", LIST_CASES, ids=[s.name for s in LISTS])
+def test_list_pages_match_the_spec(v2: httpx.Client, stream: Any) -> None:
+    params = list_params(stream, page=1, pageSize=40, includeTotal="true")
+    answer = v2.get(url(stream, stream.list_path), params=params)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert errors(stream, stream.list_path, body) == []
+    _records_complete(stream.name, body["data"], LIST_OMITS.get(stream.name, ()))
+    assert body["totalCount"] >= len(body["data"])
+    if body["hasMore"]:
+        second = v2.get(url(stream, stream.list_path), params={**params, "page": 2})
+        assert second.status_code == 200
+        assert errors(stream, stream.list_path, second.json()) == []
+
+
+@pytest.mark.parametrize(("stream", "path"), EXPORTS, ids=[p for _, p in EXPORTS])
+def test_export_pages_match_the_spec(v2: httpx.Client, stream: Any, path: str) -> None:
+    answer = v2.get(url(stream, path))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert errors(stream, path, body) == []
+    _records_complete(stream.name, body["data"])
+    again = v2.get(url(stream, path), params={"from": body["continueFrom"]})
+    assert again.status_code == 200, again.text
+    assert errors(stream, path, again.json()) == []
+
+
+@pytest.mark.parametrize("stream", UNPAGED, ids=[s.name for s in UNPAGED])
+def test_unpaged_answers_match_the_spec(v2: httpx.Client, stream: Any) -> None:
+    answer = v2.get(url(stream, stream.list_path), params=list_params(stream))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert errors(stream, stream.list_path, body) == []
+    if stream.items_key == "":
+        rows = [body]
+    elif stream.items_key is None:
+        rows = body
+    else:
+        rows = body[stream.items_key]
+    _records_complete(stream.name, rows)
+
+
+def test_a_required_range_is_enforced_and_filters(v2: httpx.Client) -> None:
+    stream = next(s for s in SERVED if s.name == "marketingads_attributed_leads")
+    path = url(stream, stream.list_path)
+    assert v2.get(path).status_code == 400
+    everything = v2.get(path, params=list_params(stream, includeTotal="true")).json()
+    recent = v2.get(
+        path,
+        params={
+            "fromUtc": "2026-01-01T00:00:00Z",
+            "toUtc": "2100-01-01T00:00:00Z",
+            "includeTotal": "true",
+        },
+    ).json()
+    assert 0 < recent["totalCount"] < everything["totalCount"]
+    assert all(r["dateTime"] >= "2026-01-01" for r in recent["data"])
+
+
+def test_lists_filter_like_the_official_api(v2: httpx.Client) -> None:
+    stream = next(s for s in SERVED if s.name == "inventory_vendors")
+    path = url(stream, stream.list_path)
+    every = v2.get(path, params={"active": "Any", "pageSize": 500}).json()["data"]
+    active = v2.get(path, params={"pageSize": 500}).json()["data"]
+    assert {r["id"] for r in active} == {r["id"] for r in every if r["active"]}
+    some = [r["id"] for r in every[:3]]
+    picked = v2.get(path, params={"ids": ",".join(map(str, some)), "active": "Any"}).json()
+    assert sorted(r["id"] for r in picked["data"]) == sorted(some)
+    assert v2.get(path, params={"pageSize": 5001}).status_code == 400
+
+
+def _official_reads() -> set[str]:
+    """Every GET of the specs that reads a collection (no path parameter but the tenant)."""
+    out = set()
+    for prefix, document in specs_by_prefix().items():
+        for path, item in document["paths"].items():
+            if "get" in item and not re.search(r"\{(?!tenant\})", path):
+                out.add(prefix + path)
+    return out
+
+
+def test_the_sandbox_serves_every_official_read_path(sandbox: SandboxServer) -> None:
+    served = set(httpx.get(f"{sandbox.base_url}/openapi.json").json()["paths"])
+    catalog_paths = {
+        official_path(s.prefix, p)
+        for s in STREAMS
+        for p in (s.list_path, s.export_path, *s.alias_exports)
+        if p
+    }
+    official = _official_reads() & catalog_paths
+    missing = sorted(official - served)
+    assert missing == []
+    assert len(official & served) >= 130
+    exports = {p for p in official if "export" in p.rsplit("/tenant/{tenant}/", 1)[1]}
+    served_reads = official & served
+    print(f"{len(served_reads)} official read paths served, {len(exports)} exports")
+    assert len(exports) == 53
+    assert exports <= served
