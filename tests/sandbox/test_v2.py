@@ -142,8 +142,17 @@ def test_export_resumes_from_a_token_after_changes(sandbox_factory: Any) -> None
 
 
 def _free_slot_pair(server: SandboxServer) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Two Scheduled appointments whose windows overlap, for a double-booking attempt."""
-    appts = [a for a in _dump(server, "appointments") if a["status"] == "Scheduled" and a["active"]]
+    """Two Scheduled appointments whose windows overlap, for a double-booking attempt; their
+    technicians are all active, as a reassignment sends them again (a generated tenant can
+    hold an appointment of a technician deactivated since: which depends on the hour)."""
+    active = {t["id"] for t in _dump(server, "technicians") if t["active"]}
+    appts = [
+        a
+        for a in _dump(server, "appointments")
+        if a["status"] == "Scheduled"
+        and a["active"]
+        and all(x["technicianId"] in active for x in a["assignments"])
+    ]
     for a in appts:
         for b in appts:
             if a["id"] < b["id"] and a["start"] < b["end"] and b["start"] < a["end"]:
