@@ -47,6 +47,14 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                 default=None,
                 help="end of the generated history (ISO timestamp, default now)",
             )
+        elif f.name == "unlicensed_modules":
+            parser.add_argument(
+                flag,
+                dest=f.name,
+                type=lambda text: [m for m in text.split(",") if m],
+                default=None,
+                help="modules the tenant has not licensed, comma-separated (payroll,telecom)",
+            )
         else:
             kind = int if f.type in ("int", int) else float
             parser.add_argument(flag, dest=f.name, type=kind, default=None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,9 @@ class SandboxConfig:
     # it: a tenant's own CPU is not the client's, but the sandbox shares the machine, and the
     # first tool measured would otherwise pay for the cache the second one enjoys.
     warm_json: bool = False
+    # Modules the tenant has not licensed (a URL prefix's first segment: ``payroll``,
+    # ``telecom``): every request under ``/{module}/`` answers 403, on both surfaces.
+    unlicensed_modules: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         problems = []
@@ -47,6 +50,8 @@ class SandboxConfig:
         for name in ("rate_limit", "latency_ms", "latency_per_record_us", "slow_ms"):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0")
+        if any(not m or "/" in m or "," in m for m in self.unlicensed_modules):
+            problems.append("unlicensed_modules are URL segments such as payroll or telecom")
         if self.anchor is not None and self.anchor.tzinfo is None:
             problems.append("anchor must be timezone-aware (UTC)")
         if problems:
@@ -65,5 +70,9 @@ class SandboxConfig:
                 continue
             if isinstance(value, datetime):
                 value = value.isoformat()
+            if isinstance(value, list):
+                if not value:
+                    continue
+                value = ",".join(value)
             args += [flag, str(value)]
         return args

@@ -28,6 +28,7 @@ from st_sandbox.generator.equipment import build_equipment
 from st_sandbox.generator.jobs import JobsBuilder
 from st_sandbox.generator.memberships import build_memberships
 from st_sandbox.generator.reference import build_reference
+from st_sandbox.generator.spec_fields import fill_spec_fields
 from st_sandbox.generator.state import GenState, Record
 
 
@@ -65,6 +66,9 @@ def generate(seed: int, customers: int, anchor: datetime, history_days: int = 10
         build_memberships(g)
         JobsBuilder(g).build()
         build_equipment(g)
+        # Every property of the official specs, on every core record (spec_fields.py).
+        for name, rows in g.tables.items():
+            fill_spec_fields(name, rows)
         # Every other catalog stream, over the core records (st_sandbox/catalog/).
         build_catalog(g)
     return TenantData(g.tables, g.anchor, dict(g.tax_rates), g.clock.seen or {})

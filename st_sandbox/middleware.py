@@ -1,5 +1,6 @@
-"""The sandbox's ASGI middleware: request ids, the body size cap, injected faults (errors,
-slow answers, dropped connections), the request counters and one log line per request."""
+"""The sandbox's ASGI middleware: request ids, the body size cap, unlicensed modules,
+injected faults (errors, slow answers, dropped connections), the request counters and
+one log line per request."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from st_sandbox.errors import ApiError
 from st_sandbox.limits import FAULT_CODES
 from st_sandbox.tenant import Tenant
+from st_sandbox.v2.errors import is_v2_path, v2_body
 
 log = logging.getLogger("st_sandbox.access")
 MAX_BODY = 1024 * 1024
@@ -29,6 +31,8 @@ class SandboxMiddleware:
     def __init__(self, app: ASGIApp, tenant: Tenant) -> None:
         self.app = app
         self.tenant = tenant
+        # Spelled as in URLs (``service-agreements``) or as catalog modules (``_``).
+        self.unlicensed = {_module_key(m) for m in tenant.config.unlicensed_modules}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -68,7 +72,16 @@ class SandboxMiddleware:
         except ValueError:
             length = 0
         decision = None if sandbox_route else self.tenant.faults.decide(method, path)
-        if length > MAX_BODY:
+        module = path.split("/", 2)[1] if path.count("/") else ""
+        if self.unlicensed and _module_key(module) in self.unlicensed:
+            error = ApiError(
+                403,
+                "module_not_licensed",
+                f"the tenant has not licensed the {module} module",
+                {"module": module},
+            )
+            await send_error(send_wrapped, error, request_id, official=is_v2_path(path))
+        elif length > MAX_BODY:
             error = ApiError(
                 413, "payload_too_large", f"the body is over {MAX_BODY} bytes; send less"
             )
@@ -106,9 +119,14 @@ class SandboxMiddleware:
             log.info("%s %s %s %s %.1fms", request_id, method, path, status, elapsed_ms)
 
 
-async def send_error(send: Send, error: ApiError, request_id: str) -> None:
-    """Answer ``error`` in the session API's shape, straight on the ASGI channel."""
-    body = orjson.dumps(error.body(request_id))
+def _module_key(module: str) -> str:
+    return module.lower().replace("-", "_")
+
+
+async def send_error(send: Send, error: ApiError, request_id: str, official: bool = False) -> None:
+    """Answer ``error`` in the session API's shape (the official one if ``official``),
+    straight on the ASGI channel."""
+    body = orjson.dumps(v2_body(error, request_id) if official else error.body(request_id))
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})

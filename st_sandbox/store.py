@@ -21,6 +21,7 @@ import orjson
 from st_sandbox.catalog.streams import table_layout
 from st_sandbox.clock import Clock, to_us
 from st_sandbox.generate import TenantData, paused_gc
+from st_sandbox.generator.spec_fields import fill_spec_fields
 from st_sandbox.table import CursorError, PageQuery, Record, Table
 
 BU_ENTITIES_DIRECT = {
@@ -143,7 +144,8 @@ class TenantStore:
             return rid
 
     def insert(self, entity: str, record: Record) -> Record:
-        """Add a record; assigns ``id``, ``createdOn`` and ``modifiedOn`` if absent."""
+        """Add a record; assigns ``id``, ``createdOn`` and ``modifiedOn`` if absent, and
+        every spec property it lacks (``generator/spec_fields.py``)."""
         with self.lock:
             table = self.tables[entity]
             if record.get("id") is None:
@@ -154,6 +156,7 @@ class TenantStore:
             us = self.now_us()
             record.setdefault("createdOn", self.stamp(us))
             record["modifiedOn"] = self.stamp(us)
+            fill_spec_fields(entity, [record])
             table.records[rid] = record
             table.mod_us[rid] = us
             bisect.insort(table.order, (us, rid))

@@ -1,8 +1,10 @@
 """Reference sets: tax zones, business units, job types, technicians, membership types
-(the pricebook is in ``pricebook.py``). All are created a month before the history starts."""
+(the pricebook is in ``pricebook.py``). All exist before the history starts; their
+modifications are spread over the history, some recent (``spread_stamps``)."""
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 from st_sandbox import names
@@ -21,6 +23,42 @@ def build_reference(g: GenState) -> None:
     g.tables["technicians"] = technicians(g, created)
     g.tables["membership_types"] = membership_types(g, created)
     build_pricebook(g, created)
+    spread_stamps(g, REFERENCE_TABLES)
+
+
+REFERENCE_TABLES = (
+    "tax_zones",
+    "business_units",
+    "job_types",
+    "technicians",
+    "membership_types",
+    "pricebook_categories",
+    "pricebook_services",
+    "pricebook_materials",
+    "pricebook_equipment",
+)
+
+
+def spread_stamps(g: GenState, tables: tuple[str, ...]) -> None:
+    """Re-stamp the reference records: created in the year before the history starts
+    (before anything refers to them), then four in five modified since, denser towards
+    the present, and every table's last record in the last three days, so a sync from
+    any start date finds reference changes. A random stream of its own, so the rest of
+    the tenant draws exactly what it drew before."""
+    rng = random.Random(f"{g.seed}:reference-stamps")
+    start, anchor = g.start_us, g.anchor_us
+    for name in tables:
+        rows = g.tables[name]
+        for i, row in enumerate(rows):
+            created = start - US_PER_DAY - int(rng.random() * 365 * US_PER_DAY)
+            if i == len(rows) - 1:
+                modified = anchor - int(rng.random() * 3 * US_PER_DAY)
+            elif rng.random() < 0.8:
+                modified = start + int(rng.random() ** 0.5 * (anchor - start))
+            else:
+                modified = created
+            row["createdOn"] = g.ts(created)
+            row["modifiedOn"] = g.ts(min(max(modified, created), anchor))
 
 
 def tax_zones(g: GenState, created: str) -> list[Record]:

@@ -50,6 +50,7 @@ class GenState:
     def __init__(self, seed: int, customers: int, anchor: datetime, history_days: int) -> None:
         if not 1 <= customers <= 1_000_000:
             raise ValueError("customers must be between 1 and 1,000,000")
+        self.seed = seed
         self.rng = DrawRandom(seed)
         self.n_customers = customers
         self.anchor = anchor.astimezone(UTC)

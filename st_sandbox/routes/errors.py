@@ -1,5 +1,6 @@
 """The session API's error answers (``{"error": {...}}``, docs/api.md "Errors") for every
-way a request can fail before or inside a route."""
+way a request can fail before or inside a route; under a v2 module's prefix, the official
+shape instead (``st_sandbox.v2.errors``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from st_sandbox.errors import ApiError
 from st_sandbox.routes.deps import json_response, request_id
+from st_sandbox.v2.errors import is_v2_path, v2_error
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -47,9 +49,11 @@ async def validation_error(request: Request, exc: RequestValidationError) -> Res
 
 
 async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    """Unknown routes (404) and methods (405)."""
+    """Unknown routes (404) and methods (405); in the official shape under a v2 prefix."""
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "bad_request")
     error = ApiError(exc.status_code, code, str(exc.detail))
+    if is_v2_path(request.url.path):
+        return v2_error(error, request)
     return json_response(error.body(request_id(request)), exc.status_code)
 
 
@@ -57,4 +61,6 @@ async def unexpected(request: Request, exc: Exception) -> Response:  # pragma: n
     """A bug: a 500 in the API's shape, with the traceback in the log."""
     logging.getLogger("st_sandbox").exception("unexpected error")
     error = ApiError(500, "internal_error", "unexpected server error")
+    if is_v2_path(request.url.path):
+        return v2_error(error, request)
     return json_response(error.body(request_id(request)), 500)

@@ -71,6 +71,7 @@ async def list_assignments(
     modifiedBefore: Opt = None,
     createdOnOrAfter: Opt = None,
     createdBefore: Opt = None,
+    sort: Opt = None,
 ) -> Response:
     flt = list_filter(
         ids, active, modifiedOnOrAfter, modifiedBefore, createdOnOrAfter, createdBefore
@@ -94,7 +95,7 @@ async def list_assignments(
             ),
             key=lambda a: a["id"],
         )
-    return list_page(matched, page, pageSize, includeTotal, list)
+    return list_page(matched, page, pageSize, includeTotal, list, sort=sort)
 
 
 @router.get(f"{BASE}/export/appointment-assignments")

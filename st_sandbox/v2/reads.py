@@ -39,6 +39,7 @@ def add_endpoint(endpoint: V2Endpoint) -> None:
         modifiedBefore: Opt = None,
         createdOnOrAfter: Opt = None,
         createdBefore: Opt = None,
+        sort: Opt = None,
     ) -> Response:
         flt = list_filter(
             ids, active, modifiedOnOrAfter, modifiedBefore, createdOnOrAfter, createdBefore
@@ -57,6 +58,8 @@ def add_endpoint(endpoint: V2Endpoint) -> None:
                 lambda rids: [
                     shape(endpoint, orjson.loads(table.json(rid)), export=False) for rid in rids
                 ],
+                sort=sort,
+                record=table.records.__getitem__,
             )
 
     async def export_records(

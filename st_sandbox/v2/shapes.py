@@ -1,11 +1,12 @@
 """Which v2 endpoint serves which sandbox entity, and how a sandbox record becomes the
 official response item.
 
-The sandbox's records already use the official v2 field names (``st_resources/models.py``);
-the official response schemas forbid unknown properties and require a few fields the
-sandbox does not model (custom fields, tags, pricebook commission settings...). A record
-is shaped by dropping what the schema does not have and filling what it requires with the
-value a tenant that does not use the feature answers. ``tests/sandbox/test_v2_schemas.py``
+The sandbox's records already use the official v2 field names and carry every property
+of their spec (``st_sandbox/generator/spec_fields.py``: null, or the value a tenant that
+does not use the feature answers where the spec requires one); the official response
+schemas forbid unknown properties. A record is shaped by dropping what the schema does
+not have and adapting the few values whose type differs (money as numbers, nested
+required fields). ``tests/sandbox/test_v2_schemas.py``
 validates every endpoint against the official schemas, so these tables cannot drift.
 """
 
@@ -27,24 +28,14 @@ class V2Endpoint:
     entity: str
     drop_list: frozenset[str] = frozenset()
     drop_export: frozenset[str] = frozenset()
-    defaults: dict[str, Any] = field(default_factory=dict)
+    # Properties of the list's schema that the export's (and so the records) lack.
+    list_only: dict[str, Any] = field(default_factory=dict)
     # Top-level fields the sandbox keeps as decimal strings where the official schema
     # has a JSON number.
     numbers: frozenset[str] = frozenset()
     adapt: Callable[[Record], None] | None = None
 
 
-_CRM: dict[str, Any] = {"customFields": [], "externalData": [], "tagTypeIds": []}
-_SKU: dict[str, Any] = {
-    "addOnMemberPrice": 0,
-    "addOnPrice": 0,
-    "assets": [],
-    "bonus": 0,
-    "commissionBonus": 0,
-    "paysCommission": False,
-    "hours": 0,
-}
-_SKU_GOODS: dict[str, Any] = {"displayInAmount": False, "isInventory": False}
 _SKU_NUMBERS = frozenset({"price", "memberPrice", "addOnPrice", "cost"})
 TRADE_IDS = {"HVAC": 1, "Plumbing": 2, "Electrical": 3}
 
@@ -99,22 +90,17 @@ def _tax_zone(record: Record) -> None:
         rate.setdefault("taxBaseType", ["Subtotal"])
 
 
-def _category(record: Record) -> None:
-    record.setdefault("position", record["id"])
-
-
 def _payment(record: Record) -> None:
     if record.get("typeId") is not None:
         record["typeId"] = str(record["typeId"])  # a string in the official schema
 
 
+# Records carry every property of their spec already (generator/spec_fields.py); what is
+# left here is what the official answer has and the stored record cannot: sandbox-only
+# fields dropped, money as numbers, nested required fields, list-only properties.
 V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
-    V2Endpoint(
-        "customers",
-        defaults={**_CRM, "nationalAccount": False},
-        numbers=frozenset({"balance"}),
-    ),
-    V2Endpoint("locations", defaults=_CRM),
+    V2Endpoint("customers", numbers=frozenset({"balance"})),
+    V2Endpoint("locations"),
     # The sandbox's contacts are the customers' contact methods (phone, e-mail).
     V2Endpoint(
         "contacts",
@@ -127,137 +113,42 @@ V2_ENDPOINTS: tuple[V2Endpoint, ...] = (
         drop_export=frozenset({"branch"}),
         adapt=_business_unit,
     ),
-    V2Endpoint(
-        "technicians",
-        defaults={
-            "burdenRate": 0,
-            "commissionRate": 0,
-            "dailyGoal": 0,
-            "isManagedTech": False,
-            "soldByRate": 0,
-            "status": "Idle",
-        },
-        numbers=frozenset({"hourlyRate"}),
-    ),
-    V2Endpoint(
-        "jobs",
-        drop_list=frozenset({"active"}),
-        defaults={
-            "customFields": [],
-            "customerPo": "",
-            "equipmentIds": [],
-            "externalData": [],
-            "noCharge": False,
-            "notificationsEnabled": True,
-            "tagTypeIds": [],
-        },
-        numbers=frozenset({"total"}),
-    ),
+    V2Endpoint("technicians", numbers=frozenset({"hourlyRate"})),
+    V2Endpoint("jobs", drop_list=frozenset({"active"}), numbers=frozenset({"total"})),
     # Assignments are served by dispatch's appointment-assignments, as in the official API.
     V2Endpoint(
         "appointments",
         drop_list=frozenset({"arrivedOn", "assignments"}),
         drop_export=frozenset({"arrivedOn", "assignments"}),
     ),
-    V2Endpoint(
-        "invoices",
-        defaults={"invoiceConfiguration": "JobInvoice"},
-        adapt=_invoice,
-    ),
+    V2Endpoint("invoices", adapt=_invoice),
     V2Endpoint("payments", adapt=_payment),
-    V2Endpoint(
-        "job_types",
-        defaults={
-            "class": "",
-            "customFieldTypeIds": [],
-            "defaultEstimateSoldAction": "",
-            "externalData": [],
-            "invoiceSignaturesRequired": False,
-            "isSmartDispatched": False,
-            "noCharge": False,
-            "summary": "",
-            "tagTypeIds": [],
-        },
-    ),
-    V2Endpoint(
-        "tax_zones",
-        defaults={"isMultipleTaxZone": False, "isTaxRateSeparated": False},
-        adapt=_tax_zone,
-    ),
+    V2Endpoint("job_types"),
+    V2Endpoint("tax_zones", adapt=_tax_zone),
     # Price and billing frequency live on the membership type's billing options officially.
     V2Endpoint(
         "membership_types",
         drop_list=frozenset({"billingFrequency", "price"}),
         drop_export=frozenset({"billingFrequency", "price"}),
-        defaults={
-            "autoCalculateInvoiceTemplates": False,
-            "locationTarget": "AllLocations",
-            "revenueRecognitionMode": "PointOfSale",
-            "showMembershipSavings": False,
-            "useMembershipPricingTable": False,
-        },
     ),
-    V2Endpoint("pricebook_categories", defaults={"hideInMobile": False}, adapt=_category),
-    V2Endpoint(
-        "memberships",
-        defaults={"customFields": []},
-        numbers=frozenset({"initialDeferredRevenue"}),
-    ),
+    V2Endpoint("pricebook_categories"),
+    V2Endpoint("memberships", numbers=frozenset({"initialDeferredRevenue"})),
     V2Endpoint(
         "recurring_service_events",
         drop_list=frozenset({"active", "locationId"}),
         drop_export=frozenset({"locationId"}),
     ),
-    V2Endpoint(
-        "installed_equipment",
-        numbers=frozenset({"cost"}),
-    ),
+    V2Endpoint("installed_equipment", numbers=frozenset({"cost"})),
+    # Dynamic pricing's answers, on the list only (no rule here: null).
     V2Endpoint(
         "pricebook_services",
-        defaults={
-            **_SKU,
-            "recommendations": [],
-            "serviceEquipment": [],
-            "serviceMaterials": [],
-            "soldByCommission": 0,
-            "upgrades": [],
-        },
+        list_only={"calculatedPrice": None, "useStaticPrices": None},
         numbers=_SKU_NUMBERS,
         adapt=_sku,
     ),
-    V2Endpoint(
-        "pricebook_materials",
-        defaults={
-            **_SKU,
-            "chargeableByDefault": True,
-            "createdById": 1,
-            "deductAsJobCost": False,
-            "isConfigurableMaterial": False,
-            "isOtherDirectCost": False,
-            **_SKU_GOODS,
-        },
-        numbers=_SKU_NUMBERS,
-        adapt=_sku,
-    ),
-    V2Endpoint(
-        "pricebook_equipment",
-        defaults={
-            **_SKU,
-            "equipmentMaterials": [],
-            "isConfigurableEquipment": False,
-            "recommendations": [],
-            "serviceProviderWarranty": {"duration": 0, "description": None},
-            "upgrades": [],
-            **_SKU_GOODS,
-        },
-        numbers=_SKU_NUMBERS,
-        adapt=_sku,
-    ),
-    V2Endpoint(
-        "estimates",
-        defaults={"isChangeOrder": False, "isRecommended": False},
-        adapt=_estimate,
-    ),
+    V2Endpoint("pricebook_materials", numbers=_SKU_NUMBERS, adapt=_sku),
+    V2Endpoint("pricebook_equipment", numbers=_SKU_NUMBERS, adapt=_sku),
+    V2Endpoint("estimates", adapt=_estimate),
 )
 
 V2_BY_ENTITY = {e.entity: e for e in V2_ENDPOINTS}
@@ -272,14 +163,12 @@ def shape(endpoint: V2Endpoint, record: Record, export: bool) -> Record:
     """The official v2 response item for a sandbox record."""
     drop = endpoint.drop_export if export else endpoint.drop_list
     out = {k: v for k, v in record.items() if k not in drop}
-    for key, value in endpoint.defaults.items():
-        out.setdefault(key, value)
+    if not export:
+        for key, value in endpoint.list_only.items():
+            out.setdefault(key, value)
     for key in endpoint.numbers:
         if key in out:
             out[key] = _number(out[key])
     if endpoint.adapt is not None:
         endpoint.adapt(out)
-    if endpoint.entity == "contacts":
-        # Phone-type contacts carry their number in phoneSettings; nobody opted out here.
-        out["phoneSettings"] = {"phoneNumber": record["value"], "doNotText": False}
     return out

@@ -47,6 +47,7 @@ def test_every_field_round_trips_when_not_the_default() -> None:
         activity_per_minute=30,
         log_requests=False,
         warm_json=True,
+        unlicensed_modules=["payroll", "telecom"],
     )
     defaults = SandboxConfig()
     # The test covers every field: a new one must be given a non-default value above.

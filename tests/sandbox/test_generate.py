@@ -110,3 +110,22 @@ def test_warm_json_caches_every_records_page_bytes_at_start() -> None:
     assert all(
         not t.json_cache for t in Tenant.build(SandboxConfig(customers=5)).store.tables.values()
     )
+
+
+def test_reference_data_changes_over_the_history_and_recently(data: TenantData) -> None:
+    """A sync from any recent start date finds reference changes: every reference set
+    has records modified in the last days, and the changes spread over the history; all
+    were created before the history starts, so nothing refers to a record not yet made."""
+    from st_sandbox.clock import US_PER_DAY
+    from st_sandbox.generator.reference import REFERENCE_TABLES
+
+    anchor_us = to_us_from_ts(ANCHOR.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+    start_us = anchor_us - 1095 * US_PER_DAY
+    months = set()
+    for name in REFERENCE_TABLES:
+        rows = data.tables[name]
+        modified = [to_us_from_ts(r["modifiedOn"]) for r in rows]
+        assert all(to_us_from_ts(r["createdOn"]) < start_us for r in rows), name
+        assert max(modified) >= anchor_us - 3 * US_PER_DAY, name
+        months |= {r["modifiedOn"][:7] for r in rows}
+    assert len(months) > 12

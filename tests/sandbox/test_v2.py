@@ -142,8 +142,17 @@ def test_export_resumes_from_a_token_after_changes(sandbox_factory: Any) -> None
 
 
 def _free_slot_pair(server: SandboxServer) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Two Scheduled appointments whose windows overlap, for a double-booking attempt."""
-    appts = [a for a in _dump(server, "appointments") if a["status"] == "Scheduled" and a["active"]]
+    """Two Scheduled appointments whose windows overlap, for a double-booking attempt; their
+    technicians are all active, as a reassignment sends them again (a generated tenant can
+    hold an appointment of a technician deactivated since: which depends on the hour)."""
+    active = {t["id"] for t in _dump(server, "technicians") if t["active"]}
+    appts = [
+        a
+        for a in _dump(server, "appointments")
+        if a["status"] == "Scheduled"
+        and a["active"]
+        and all(x["technicianId"] in active for x in a["assignments"])
+    ]
     for a in appts:
         for b in appts:
             if a["id"] < b["id"] and a["start"] < b["end"] and b["start"] < a["end"]:
@@ -208,3 +217,45 @@ def test_invoice_items_patch_recomputes_totals(sandbox_factory: Any) -> None:
     assert Decimal(after["subTotal"]) == Decimal(invoice["subTotal"]) + Decimal("20.50")
     paid_before = Decimal(invoice["total"]) - Decimal(invoice["balance"])
     assert Decimal(after["total"]) - Decimal(after["balance"]) == paid_before
+
+
+def test_lists_honour_sort_and_refuse_other_fields_in_the_official_shape(
+    sandbox: SandboxServer,
+) -> None:
+    def ordered(http: httpx.Client, path: str, sort: str) -> list[dict[str, Any]]:
+        answer = http.get(f"{path}?sort={sort}&pageSize=200&active=Any")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["data"]  # type: ignore[no-any-return]
+
+    with v2_client(sandbox.base_url) as http:
+        customers = tenant_path(CRM, "customers")
+        newest_first = ordered(http, customers, "-ModifiedOn")
+        keys = [(c["modifiedOn"], c["id"]) for c in newest_first]
+        assert keys == sorted(keys, reverse=True)
+        assert newest_first[0]["modifiedOn"] == max(
+            c["modifiedOn"] for c in _dump(sandbox, "customers")
+        )
+        # "+" percent-encoded, unencoded (a space once decoded), or left out: ascending.
+        for sort in ("%2BCreatedOn", "+CreatedOn", "createdOn"):
+            keys = [(c["createdOn"], c["id"]) for c in ordered(http, customers, sort)]
+            assert keys == sorted(keys)
+        ids = [c["id"] for c in ordered(http, customers, "-ID")]
+        assert ids == sorted(ids, reverse=True) and ids[0] == max(
+            c["id"] for c in _dump(sandbox, "customers")
+        )
+        # Every list route takes it, the assignments too; paging follows the order.
+        jobs = tenant_path(JPM, "jobs")
+        second = http.get(f"{jobs}?sort=-Id&page=2&pageSize=10").json()["data"]
+        first = http.get(f"{jobs}?sort=-Id&page=1&pageSize=10").json()["data"]
+        assert [j["id"] for j in first + second] == sorted(
+            (j["id"] for j in first + second), reverse=True
+        )
+        assignments = ordered(http, tenant_path(DISPATCH, "appointment-assignments"), "-Id")
+        assert [a["id"] for a in assignments] == sorted(
+            (a["id"] for a in assignments), reverse=True
+        )
+        refused = http.get(customers, params={"sort": "-Name"})
+        assert refused.status_code == 400
+        body = refused.json()
+        assert set(body) == {"type", "title", "status", "traceId", "errors", "data"}
+        assert body["errors"] == {"sort": [body["title"]]} and "Name" in body["title"]

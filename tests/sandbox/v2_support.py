@@ -118,3 +118,27 @@ def request_errors(module: str, method: str, path: str, body: Any) -> list[str]:
         f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message[:300]}"
         for e in validator.iter_errors(body)
     ][:10]
+
+
+def _resolve(module: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema a ``$ref`` (or a one-branch ``oneOf``/``anyOf``/``allOf``) stands for."""
+    while True:
+        if "$ref" in schema:
+            schema = spec(module)["components"]["schemas"][schema["$ref"].split("/")[-1]]
+            continue
+        for key in ("oneOf", "anyOf", "allOf"):
+            branches = [b for b in schema.get(key, []) if b.get("type") != "null"]
+            if len(branches) == 1:
+                schema = branches[0]
+                break
+        else:
+            return schema
+
+
+def item_properties(module: str, path: str) -> set[str]:
+    """Every property the official schema defines for one record of a list or export
+    answer (``data`` items) of ``GET path``."""
+    content = operation(module, "get", path)["responses"]["200"]["content"]["application/json"]
+    answer = _resolve(module, content["schema"])
+    item = _resolve(module, _resolve(module, answer["properties"]["data"])["items"])
+    return set(item["properties"])
