@@ -6,6 +6,7 @@
 select
     'accounting_ap_bills' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     cast(null as bigint) as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -16,6 +17,7 @@ union all
 select
     'accounting_ap_credits' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     cast(null as bigint) as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -26,6 +28,7 @@ union all
 select
     'accounting_ap_payments' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     cast(null as bigint) as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -36,6 +39,7 @@ union all
 select
     'accounting_credit_memos' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     cast(null as bigint) as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -46,6 +50,7 @@ union all
 select
     'accounting_inventory_bills' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     cast(null as bigint) as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -55,7 +60,8 @@ union all
 
 select
     'accounting_journal_entries' as entity,
-    id as record_id,
+    cast(null as bigint) as record_id,
+    cast(id as varchar) as record_key,
     cast(null as bigint) as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -66,6 +72,7 @@ union all
 select
     'customers' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -76,6 +83,7 @@ union all
 select
     'inventory_adjustments' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -86,6 +94,7 @@ union all
 select
     'inventory_purchase_orders' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -96,6 +105,7 @@ union all
 select
     'inventory_purchase_orders_requests' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -106,6 +116,7 @@ union all
 select
     'inventory_receipts' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -116,6 +127,7 @@ union all
 select
     'inventory_returns' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -126,6 +138,7 @@ union all
 select
     'inventory_transfers' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -136,6 +149,7 @@ union all
 select
     'inventory_vendors' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -146,6 +160,7 @@ union all
 select
     'invoices' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     cast(null as bigint) as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -156,6 +171,7 @@ union all
 select
     'jobs' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -166,6 +182,7 @@ union all
 select
     'jpm_projects' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -176,6 +193,7 @@ union all
 select
     'locations' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -186,6 +204,7 @@ union all
 select
     'memberships' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -196,6 +215,7 @@ union all
 select
     'payments' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     cast(null as bigint) as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -206,6 +226,7 @@ union all
 select
     'service_agreements_service_agreements' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -216,6 +237,7 @@ union all
 select
     'settings_employees' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
@@ -226,6 +248,7 @@ union all
 select
     'technicians' as entity,
     id as record_id,
+    cast(id as varchar) as record_key,
     field."typeId" as field_type_id,
     field."name" as field_name,
     field."value" as field_value
