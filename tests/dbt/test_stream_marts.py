@@ -105,8 +105,7 @@ def test_job_margin_equals_the_dump(dbt_warehouse: DbtWarehouse) -> None:
     want = expected.job_margin(jobs, invoices, records["inventory_purchase_orders"], labor)
     rows = _query(
         dbt_warehouse,
-        "select job_id, revenue, material_cost, labor_cost, gross_margin"
-        " from marts.fct_job_margin",
+        "select job_id, revenue, material_cost, labor_cost, gross_margin from marts.fct_job_margin",
     )
     got = {row[0]: tuple(row[1:]) for row in rows}
     assert sum(v[1] for v in want.values()) > 0
