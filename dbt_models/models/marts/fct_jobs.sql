@@ -25,6 +25,7 @@ select
     jobs.job_type_id,
     job_types.job_type_name,
     jobs.priority,
+    jobs.campaign_id,
     jobs.membership_id,
     jobs.created_from_estimate_id,
     jobs.created_at,
