@@ -40,10 +40,6 @@ CORE_MODELS: dict[str, type[m.StModel]] = {
 }
 """The core entities' hand-written models, by stream name."""
 
-# Core reference sets land whole, as they always have: they are small, and their
-# layout (one file) is what existing warehouses hold.
-CORE_WHOLE = frozenset(list(CORE_MODELS)[:9])
-
 
 @dataclass(frozen=True)
 class EntitySpec:
@@ -78,8 +74,7 @@ class EntitySpec:
 
 
 def _spec(stream: Stream) -> EntitySpec:
-    partitioned = stream.partitioned and stream.name not in CORE_WHOLE
-    return EntitySpec(stream.name, stream.session_path, partitioned, stream)
+    return EntitySpec(stream.name, stream.session_path, stream.partitioned, stream)
 
 
 STREAM_SPECS: tuple[EntitySpec, ...] = tuple(_spec(s) for s in STREAMS)

@@ -24,7 +24,7 @@ from st_assets.defs.ingest.jobs import changing_job, checks_job, reference_job
 from st_assets.defs.ingest.partitions import partition_key_for, today
 from st_assets.defs.ingest.refresh import changing_partitions
 from st_assets.defs.reports.assets import REPORTS_FILE_ENV, REPORTS_JOB
-from st_contract.entities import ENTITIES
+from st_contract.entities import ENTITIES, STREAM_SPECS
 from st_resources.session import SessionBackend
 from st_resources.settings import SessionSettings
 from st_sandbox.auth import DEMO_TOTP_SECRET
@@ -126,6 +126,9 @@ def print_sample_pages(base_url: str) -> None:
 
 
 REPORTS = {
+    "Custom fields, as a long table (staging.stg_custom_fields)": """
+        select entity, field_name, count(*) as records, any_value(field_value) as example
+        from staging.stg_custom_fields group by 1, 2 order by 1, 2 limit 8""",
     "Revenue by business unit, last 7 days (reports.rpt_revenue_by_business_unit_daily)": """
         select business_unit_name, sum(invoice_count) as invoices, sum(revenue) as revenue
         from reports.rpt_revenue_by_business_unit_daily
@@ -228,16 +231,38 @@ def run_jobs(defs: dg.Definitions, home: Path) -> bool:
     return True
 
 
+def print_landed(con: duckdb.DuckDBPyConnection) -> None:
+    """What landed: the core entities one by one, the other streams per module."""
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'"
+        ).fetchall()
+    }
+
+    def rows(name: str) -> int:
+        return int(con.execute(f"SELECT count(*) FROM raw.{name}").fetchall()[0][0])
+
+    for spec in ENTITIES:
+        print(f"  raw.{spec.name:42} {rows(spec.name):>9} rows")
+    by_module: dict[str, list[int]] = {}
+    for spec in STREAM_SPECS:
+        if spec.core is None and spec.name in present:
+            by_module.setdefault(spec.module, []).append(rows(spec.name))
+    for module, counts in sorted(by_module.items()):
+        label = f"{module}: {len(counts)} more stream(s)"
+        print(f"  {label:46} {sum(counts):>9} rows")
+    others = sorted(present - {s.name for s in STREAM_SPECS})
+    for name in others:
+        print(f"  raw.{name:42} {rows(name):>9} rows")
+
+
 def print_warehouse(warehouse_dir: Path) -> Path:
-    """The rows of every ``raw`` view and two reports; returns the warehouse file."""
+    """What landed, custom fields and two reports; returns the warehouse file."""
     database = warehouse_dir / "warehouse.duckdb"
     print(f"\nWarehouse: {database}  (landing Parquet under {warehouse_dir / 'landing'})")
     with duckdb.connect(str(database), read_only=True) as con:
-        for (view,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' ORDER BY 1"
-        ).fetchall():
-            rows = con.execute(f"SELECT count(*) FROM raw.{view}").fetchone()
-            print(f"  raw.{view:26} {rows[0] if rows else 0:>8} rows")
+        print_landed(con)
         print_reports(con)
     return database
 

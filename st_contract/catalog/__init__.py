@@ -40,7 +40,7 @@ class Stream:
     pages) or ``unpaged`` (one answer, records under ``items_key``: ``data``/``items``, or
     None when the answer is the list, ``""`` when it is the one record). ``cursor`` is
     the modification field (``modifiedOn``) when the API can read from a point in time;
-    such streams are partitioned by it. ``range_params`` are a required date range (the
+    such streams are partitioned by it, except the business's setup (``setup``). ``range_params`` are a required date range (the
     deployment's history, filled in when read); ``fixed_params`` other required values.
     """
 
@@ -58,14 +58,17 @@ class Stream:
     range_params: tuple[str, ...]
     key: str | None
     cursor: str | None
+    setup: bool
     core: bool
     scope: str | None
     description: str
 
     @property
     def partitioned(self) -> bool:
-        """Whether the stream lands in partitions of its modification cursor."""
-        return self.cursor is not None
+        """Whether the stream lands in partitions of its modification cursor: it has one,
+        and it is not the business's setup (``setup``: types, codes, templates...), which
+        lands whole."""
+        return self.cursor is not None and not self.setup
 
     def template(self, path: str) -> str:
         """The spec's path template of one of this stream's paths, after the prefix:
@@ -122,6 +125,7 @@ def _stream(raw: dict[str, Any]) -> Stream:
         range_params=tuple(raw["range_params"]),
         key=raw["key"],
         cursor=raw["cursor"],
+        setup=raw["setup"],
         core=raw["core"],
         scope=raw["scope"],
         description=raw["description"],

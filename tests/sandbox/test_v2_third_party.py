@@ -1,5 +1,6 @@
 """A client nobody here wrote, ``servicepytan`` (PyPI), reads the sandbox's v2 surface
-unchanged and gets exactly the customers of the dump.
+unchanged and gets exactly the records of the dump: customers, payroll (job timesheets by
+export, gross pay items by list) and telecom calls.
 
 servicepytan takes its hosts from the environment name (production or integration); its
 connection is a plain dict, so the test points ``auth_root`` and ``api_root`` at the
@@ -49,3 +50,28 @@ def test_servicepytan_reads_the_customers_of_the_dump(sandbox_factory: Any) -> N
     assert {c["id"]: c["modifiedOn"] for c in exported} == {
         i: c["modifiedOn"] for i, c in dump.items()
     }
+
+
+def test_servicepytan_reads_payroll_and_telecom_streams_equal_to_the_dump(
+    sandbox_factory: Any,
+) -> None:
+    server: SandboxServer = sandbox_factory(customers=80)
+    conn = _connection(server.base_url)
+
+    def dump(stream: str) -> dict[int, dict[str, Any]]:
+        lines = httpx.get(f"{server.base_url}/_sandbox/dump", params={"entity": stream}).content
+        return {r["id"]: r for r in map(orjson.loads, lines.splitlines()) if r}
+
+    timesheets = dump("payroll_jobs_timesheets")
+    exported = servicepytan.Endpoint("payroll", "export", conn=conn).export_all("jobs/timesheets")
+    assert timesheets and {t["id"]: t for t in exported} == timesheets
+
+    pay = dump("payroll_gross_pay_items")
+    listed = servicepytan.Endpoint("payroll", "gross-pay-items", conn=conn).get_all(
+        {"pageSize": "200", "active": "Any"}
+    )
+    assert pay and {p["id"]: p for p in listed} == pay
+
+    calls = dump("telecom_calls")
+    exported_calls = servicepytan.Endpoint("telecom", "export", conn=conn).export_all("calls")
+    assert calls and {c["id"]: c for c in exported_calls} == calls
