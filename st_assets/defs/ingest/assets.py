@@ -200,7 +200,7 @@ def _land(
     if failed:
         first = next(iter(failed.values()))
         raise dg.Failure(
-            description=f"{len(failed)} of {len(specs)} entities failed to land: "
+            description=f"{len(failed)} of {len(specs)} streams failed to land: "
             + "; ".join(f"{name}: {error}" for name, error in failed.items())
             + ". The others were landed and recorded, and so were the partitions the failed "
             "ones landed before failing; re-run the failed ones.",
