@@ -48,6 +48,16 @@ def num(cents: int) -> float:
     return cents / 100
 
 
+POSTAL_FIELDS = ("street", "unit", "city", "state", "zip", "country")
+
+
+def postal(address: Record) -> Record:
+    """A core address (which also carries ``latitude``/``longitude``) as the catalog
+    streams' address model: street, unit, city, state, zip and country only (their specs
+    allow no other property), in a record of its own."""
+    return {k: address.get(k) for k in POSTAL_FIELDS}
+
+
 def ref(record: Record, name_key: str = "name") -> Record:
     """The ``{id, name}`` reference to a record."""
     return {"id": record["id"], "name": record[name_key]}

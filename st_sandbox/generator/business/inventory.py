@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from st_sandbox import names
 from st_sandbox.clock import US_PER_DAY
-from st_sandbox.generator.business.common import Tables, num, side_rng, streams_of
+from st_sandbox.generator.business.common import Tables, num, postal, side_rng, streams_of
 from st_sandbox.generator.state import ADMIN_USER_ID, GenState, Record
 
 # (id, name, trade supplied, contact first, last)
@@ -23,6 +23,27 @@ VENDORS: tuple[tuple[int, str, str, str, str], ...] = (
     (6, "City Electric Supply", "Electrical", "Omar", "Haddad"),
 )
 PO_TYPES = ((1, "Job order", True), (2, "Stock replenishment", False), (3, "Drop ship", True))
+# The general-ledger accounts a received material posts to (the same for every item).
+RECEIPT_ACCOUNTS: dict[str, Record] = {
+    "generalLedgerAccount": {
+        "name": "Inventory Asset",
+        "number": "1300",
+        "type": "Other Current Asset",
+        "detailType": "Inventory",
+    },
+    "costOfSaleAccount": {
+        "name": "Cost of Goods Sold - Materials",
+        "number": "5000",
+        "type": "Cost of Goods Sold",
+        "detailType": "Supplies & Materials - COGS",
+    },
+    "assetAccount": {
+        "name": "Inventory Asset",
+        "number": "1300",
+        "type": "Other Current Asset",
+        "detailType": "Inventory",
+    },
+}
 
 
 class InventoryBuilder:
@@ -71,7 +92,7 @@ class InventoryBuilder:
                     "email": f"orders@{name.split()[0].lower()}.example",
                     "fax": "",
                 },
-                "address": self.g.address(),
+                "address": postal(self.g.address()),
                 "createdOn": created,
                 "modifiedOn": created,
                 "externalData": [{"key": "accountingVendorId", "value": f"V-{100 + vid}"}],
@@ -86,7 +107,7 @@ class InventoryBuilder:
                 "id": i,
                 "name": f"{branch} Warehouse",
                 "active": True,
-                "address": self.g.address(city=city, state=state),
+                "address": postal(self.g.address(city=city, state=state)),
                 "inventoryTemplateId": None,
                 "createdOn": self.created,
                 "modifiedOn": self.created,
@@ -192,7 +213,7 @@ class InventoryBuilder:
                     }
                 )
             po_id = len(orders) + 1
-            ship_to = locations[job["locationId"] - 1]["address"]
+            ship_to = postal(locations[job["locationId"] - 1]["address"])
             modified = ts(received_us) if received else date
             order = {
                 "id": po_id,
@@ -245,7 +266,7 @@ class InventoryBuilder:
             "vendorId": order["vendorId"],
             "technicianId": order["technicianId"],
             "inventoryLocationId": order["inventoryLocationId"],
-            "shipTo": order["shipTo"],
+            "shipTo": dict(order["shipTo"]),
             "shipToDescription": "Job site",
             "receiptAmount": order["total"],
             "taxAmount": 0.0,
@@ -267,8 +288,14 @@ class InventoryBuilder:
                     "description": item["description"],
                     "quantity": item["quantity"],
                     "cost": item["cost"],
+                    **RECEIPT_ACCOUNTS,
                     "purchaseOrderItemId": item["id"],
                     "budgetCodeId": None,
+                    # No landed cost (``landedCostMethod`` "None"): nothing allocated.
+                    "allocatedShipping": None,
+                    "allocatedTax": None,
+                    "allocatedOtherCosts": None,
+                    "fullyLandedUnitCost": None,
                 }
                 for item in order["items"]
             ],

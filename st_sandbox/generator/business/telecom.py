@@ -11,7 +11,7 @@ bookings and revenue add up per campaign.
 from __future__ import annotations
 
 from st_sandbox.clock import US_PER_DAY, US_PER_MINUTE
-from st_sandbox.generator.business.common import Tables, side_rng, streams_of
+from st_sandbox.generator.business.common import Tables, postal, side_rng, streams_of
 from st_sandbox.generator.business.marketing import CAMPAIGN_NAMES, CAMPAIGNS, JOB_CAMPAIGN_IDS
 from st_sandbox.generator.state import ADMIN_USER_ID, GenState, Record
 
@@ -143,7 +143,7 @@ class TelecomBuilder:
             "id": len(self.bookings) + 1,
             "source": rng.choice(BOOKING_SOURCES),
             "name": cust["name"],
-            "address": cust["address"],
+            "address": postal(cust["address"]),
             "customerType": cust["type"],
             "start": start,
             "campaignId": campaign,
