@@ -218,7 +218,10 @@ class V2Reader:
         """An unpaged answer's records: under ``items_key``, the answer itself when it is
         a list, or the one record it is."""
         url = stream.url(self.tenant_id, stream.read_path)
-        body = self.transport.get_json(url, dict(stream.fixed_params), priority=priority)
+        query: dict[str, Any] = dict(stream.fixed_params)
+        if "active" in stream.list_params:
+            query["active"] = "Any"
+        body = self.transport.get_json(url, query, priority=priority)
         if stream.items_key == "":
             return [body]
         if stream.items_key is None:
