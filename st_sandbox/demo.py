@@ -128,7 +128,8 @@ def print_sample_pages(base_url: str) -> None:
 REPORTS = {
     "Custom fields, as a long table (staging.stg_custom_fields)": """
         select entity, field_name, count(*) as records, any_value(field_value) as example
-        from staging.stg_custom_fields group by 1, 2 order by 1, 2 limit 8""",
+        from staging.stg_custom_fields where entity in ('customers', 'locations', 'jobs')
+        group by 1, 2 order by 1, 2""",
     "Revenue by business unit, last 7 days (reports.rpt_revenue_by_business_unit_daily)": """
         select business_unit_name, sum(invoice_count) as invoices, sum(revenue) as revenue
         from reports.rpt_revenue_by_business_unit_daily
