@@ -26,25 +26,22 @@ import contextlib
 import itertools
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 import dagster as dg
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock
 from pydantic import Field
 
-from st_contract.entities import SPECS_BY_NAME, STREAM_SPECS, EntitySpec
-from st_resources.arrow import arrow_schema
+from st_resources.warehouse_views import PARTITION_KEY, WarehouseViews
 
-PARTITION_KEY = "modified_date"
 # Key-value metadata of a month file: {"YYYY-MM-DD": landed-at ISO instant} per landed day.
 LANDED_DAYS_KEY = b"servicetitan.landed_days"
 # pyarrow releases the GIL while it encodes and writes, so a few threads overlap files.
@@ -74,15 +71,6 @@ class Month(NamedTuple):
 
     table: pa.Table
     landed: dict[date, datetime]
-
-
-@contextmanager
-def warehouse_write_lock(warehouse_dir: str | Path, timeout: float = 600) -> Iterator[None]:
-    """Hold the lock every writer of ``warehouse.duckdb`` takes (views, dbt)."""
-    path = Path(warehouse_dir)
-    path.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path / ".warehouse.lock"), timeout=timeout):
-        yield
 
 
 def encode_parquet(table: pa.Table, metadata: Mapping[bytes, bytes] | None = None) -> pa.Buffer:
@@ -289,7 +277,7 @@ def _publish(staged: list[_Staged]) -> None:
         raise
 
 
-class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class WarehouseResource(WarehouseViews, dg.ConfigurableResource):  # type: ignore[type-arg]
     """The landing folder and ``warehouse.duckdb`` (``ST_WAREHOUSE_DIR``)."""
 
     warehouse_dir: str = Field(description="Folder of landing/ and warehouse.duckdb")
@@ -380,79 +368,3 @@ class WarehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def _month_lock(self, entity: str, month: date) -> FileLock:
         """The lock of one month file's writers (a rewrite reads the month first)."""
         return FileLock(str(self._locks() / f"{entity}.{month:%Y-%m}.lock"), timeout=600)
-
-    def glob(self, entity: str) -> str:
-        return str(self.landing(entity) / "*.parquet")
-
-    def _read_parquet(self, entity: str) -> str:
-        # By name: a month written before a release added a field lacks its column (it reads
-        # as null). With a file per month, binding reads a few dozen footers at most.
-        return f"read_parquet('{self.glob(entity)}', union_by_name = true)"
-
-    def _landed(self, entity: str) -> bool:
-        return any(self.landing(entity).glob("*.parquet"))
-
-    def ensure_views(self, specs: tuple[EntitySpec, ...] = STREAM_SPECS) -> list[str]:
-        """Create or refresh the ``raw.<entity>`` views of every landed stream of
-        ``specs``; a stream not landed yet gets an empty table of its landing schema, so
-        the models over it build (empty) until it lands.
-
-        A view is bound to the schemas of the files when it is created: a write that brings
-        a new schema must be followed by this call (the assets do it after every write)."""
-        created = []
-        with warehouse_write_lock(self.root), duckdb.connect(str(self.database_path)) as con:
-            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-            existing = dict(
-                con.execute(
-                    "SELECT table_name, table_type FROM information_schema.tables "
-                    "WHERE table_schema = 'raw'"
-                ).fetchall()
-            )
-            for spec in specs:
-                if not self._landed(spec.name):
-                    if spec.name not in existing:
-                        self._empty(con, spec)
-                    continue
-                if existing.get(spec.name) == "BASE TABLE":
-                    con.execute(f"DROP TABLE raw.{spec.name}")
-                con.execute(
-                    f"CREATE OR REPLACE VIEW raw.{spec.name} AS SELECT * FROM "
-                    f"{self._read_parquet(spec.name)}"
-                )
-                created.append(spec.name)
-        return created
-
-    @staticmethod
-    def _empty(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
-        empty = arrow_schema(spec.model).empty_table()
-        if spec.partitioned:
-            empty = empty.append_column(PARTITION_KEY, pa.array([], pa.date32()))
-        con.register("empty_landing", empty)
-        con.execute(f"CREATE TABLE raw.{spec.name} AS SELECT * FROM empty_landing")
-        con.unregister("empty_landing")
-
-    def ensure_landed_views(self, *names: str) -> list[str]:
-        """Create or refresh ``raw.<name>`` over ``landing/<name>/`` for each landed
-        ``name`` that is not a catalog entity (the custom reports: ``report_<name>``)."""
-        created = []
-        with warehouse_write_lock(self.root), duckdb.connect(str(self.database_path)) as con:
-            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-            for name in names:
-                if not name.isidentifier() or not self._landed(name):
-                    continue
-                con.execute(
-                    f"CREATE OR REPLACE VIEW raw.{name} AS SELECT * FROM {self._read_parquet(name)}"
-                )
-                created.append(name)
-        return created
-
-    def landing_connection(self, *entities: str) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with one view per landed entity of ``entities``
-        (every entity if none is named); it never locks the warehouse."""
-        con = duckdb.connect()
-        for spec in [SPECS_BY_NAME[e] for e in entities] if entities else STREAM_SPECS:
-            if self._landed(spec.name):
-                con.execute(
-                    f"CREATE VIEW {spec.name} AS SELECT * FROM {self._read_parquet(spec.name)}"
-                )
-        return con

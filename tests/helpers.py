@@ -15,7 +15,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pyotp
 
-from st_resources.warehouse import PARTITION_KEY, WarehouseResource, landed_days, read_month
+from st_resources.warehouse import WarehouseResource, landed_days, read_month
+from st_resources.warehouse_views import PARTITION_KEY
 from st_sandbox.auth import DEMO_TOTP_SECRET
 from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
 

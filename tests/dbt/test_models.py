@@ -20,7 +20,8 @@ import pytest
 from st_assets.defs.dbt.assets import check_same_warehouse, require_landed
 from st_assets.defs.ingest.jobs import reference_job
 from st_assets.defs.names import WAREHOUSE_GROUPS, asset_key
-from st_resources.warehouse import WarehouseResource, warehouse_write_lock
+from st_resources.warehouse import WarehouseResource
+from st_resources.warehouse_views import warehouse_write_lock
 from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import requested

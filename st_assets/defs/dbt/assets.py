@@ -22,7 +22,8 @@ from st_assets.defs.dbt.translator import ServiceTitanDbtTranslator
 from st_assets.defs.ingest.jobs import changing_job, reference_job
 from st_assets.defs.names import WAREHOUSE_POOL
 from st_contract.entities import ENTITIES
-from st_resources.warehouse import WarehouseResource, warehouse_write_lock
+from st_resources.warehouse import WarehouseResource
+from st_resources.warehouse_views import warehouse_write_lock
 
 
 def check_same_warehouse(warehouse: WarehouseResource) -> None:
