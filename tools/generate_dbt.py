@@ -3,9 +3,9 @@
 ``python -m tools.generate_dbt`` writes ``dbt_models/models/staging/generated/``:
 
 - ``_sources.yml``: one table of the ``servicetitan`` source per non-core stream (the
-  ``raw.<stream>`` view the landing creates), with the spec's description and every raw
-  column with its DuckDB type (what the fallback of ``stream_source`` selects when the
-  stream has never landed);
+  ``raw.<stream>`` view the landing creates; before a stream lands, the empty table of its
+  landing schema that ``WarehouseResource.ensure_views`` creates before every build), with
+  the spec's description and every raw column with its landed DuckDB type;
 - ``stg_<stream>.sql``: a view per non-core stream, one snake_case column per top-level
   spec field, typed; structs and lists kept; the latest version per id where the stream
   has a key ``id`` and the cursor ``modifiedOn`` (otherwise every landed row);
@@ -132,7 +132,7 @@ def yaml_string(text: str) -> str:
 def source_description(stream: Stream) -> str:
     spec = SPECS_BY_NAME[stream.name]
     how = (
-        "daily partitions by modifiedOn (column modified_date)"
+        "partitioned by modifiedOn (column modified_date: the UTC day of the version)"
         if spec.partitioned
         else "landed whole"
     )
@@ -147,8 +147,8 @@ def render_sources() -> str:
         "version: 2",
         "",
         "# Every non-core stream's raw.<stream> view (the core entities are in ../../sources.yml).",
-        "# data_type is the landed type: stream_source() selects a typed empty relation of",
-        "# these columns when a stream has never landed.",
+        "# data_type is the landed type; a stream not landed yet is an empty raw.<stream> table",
+        "# of these columns (WarehouseResource.ensure_views, run before every dbt build).",
         "sources:",
         "  - name: servicetitan",
         "    schema: raw",
@@ -185,7 +185,7 @@ def render_model(stream: Stream) -> str:
         "{{ config(materialized='view') }}",
         "select",
         *select,
-        f"from {{{{ stream_source('{stream.name}') }}}}",
+        f"from {{{{ source('servicetitan', '{stream.name}') }}}}",
     ]
     if deduplicated(stream):
         body += [

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -42,8 +42,29 @@ def _hours(seconds: int) -> Decimal:
 
 
 def latest(records: Iterable[Record]) -> list[Record]:
-    """One record per id (a dump holds each record once; kept for safety)."""
-    return list({r["id"]: r for r in records}.values())
+    """The newest version of each record (by ``modifiedOn`` where records have it; a dump
+    holds each record once, so this is for safety)."""
+    newest: dict[Any, Record] = {}
+    for record in records:
+        kept = newest.get(record["id"])
+        if kept is None or (record.get("modifiedOn") or "") >= (kept.get("modifiedOn") or ""):
+            newest[record["id"]] = record
+    return list(newest.values())
+
+
+def held(records: Iterable[Record], first_day: date, partitioned: bool) -> list[Record]:
+    """What the warehouse holds of a stream, as a contractor reconciles it: the newest
+    version of each record; for a stream partitioned by ``modifiedOn``, only the records
+    last modified on or after ``first_day`` (UTC), the first day landed. A stream landed
+    whole holds everything."""
+    newest = latest(records)
+    if not partitioned:
+        return newest
+    return [
+        r
+        for r in newest
+        if (at := _at(r.get("modifiedOn"))) is not None and at.astimezone(UTC).date() >= first_day
+    ]
 
 
 def job_revenue(invoices: Iterable[Record]) -> dict[int, Decimal]:
@@ -94,7 +115,7 @@ def job_margin(
     jobs: Iterable[Record],
     invoices: Iterable[Record],
     purchase_orders: Iterable[Record],
-    labor: Mapping[int, tuple[Decimal, ...]],
+    labor: Mapping[int, tuple[Decimal, Decimal, int, int, Decimal, Decimal]],
 ) -> dict[int, tuple[Decimal, Decimal, Decimal, Decimal]]:
     """Per job: (revenue, material_cost, labor_cost, gross_margin), as
     ``marts.fct_job_margin`` defines them."""

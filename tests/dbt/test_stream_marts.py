@@ -2,6 +2,11 @@
 (labor, margin, campaign conversion, custom fields, tags), compared exactly with the
 sandbox tenant's records (``tests/dbt/expected.py`` computes the same numbers).
 
+The expectation is computed over what the warehouse should hold (``expected.held``): the
+newest version of each record, and of a stream partitioned by ``modifiedOn`` only the
+records last modified on or after the first day landed; streams landed whole (the
+business's setup, streams without a cursor) in full.
+
 A stream the sandbox does not serve yet (its dump answers 404 or holds no record) skips
 the comparisons that need it: they run as soon as the sandbox has the data and the
 landing lands it.
@@ -9,6 +14,7 @@ landing lands it.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -16,6 +22,7 @@ import httpx
 import orjson
 import pytest
 
+from st_contract.entities import SPECS_BY_NAME
 from tests.dbt import expected
 from tests.dbt.conftest import DbtWarehouse
 from tools import generate_dbt
@@ -39,14 +46,27 @@ def _dump(warehouse: DbtWarehouse, entity: str) -> list[dict[str, Any]] | None:
     return [orjson.loads(line) for line in answer.content.splitlines() if line]
 
 
-def _require(warehouse: DbtWarehouse, *entities: str) -> dict[str, list[dict[str, Any]]]:
-    """The records of ``entities``; skips while the sandbox lacks one of them."""
+def _held(
+    warehouse: DbtWarehouse, entity: str, found: list[dict[str, Any]] | None = None
+) -> list[expected.Record]:
+    """The records of ``entity`` (``found``, else its dump) the warehouse should hold (see
+    the module doc); none when the sandbox does not serve it."""
+    return expected.held(
+        _dump(warehouse, entity) or [] if found is None else found,
+        date.fromisoformat(warehouse.first_day),
+        SPECS_BY_NAME[entity].partitioned,
+    )
+
+
+def _require(warehouse: DbtWarehouse, *entities: str) -> dict[str, list[expected.Record]]:
+    """The records of ``entities`` the warehouse should hold; skips while the sandbox
+    lacks one of them."""
     records = {}
     for entity in entities:
         found = _dump(warehouse, entity)
         if not found:
             pytest.skip(f"the sandbox has no {entity} records yet")
-        records[entity] = found
+        records[entity] = _held(warehouse, entity, found)
     return records
 
 
@@ -76,7 +96,7 @@ def test_every_generated_staging_view_is_built(dbt_warehouse: DbtWarehouse) -> N
 
 def test_job_labor_equals_the_payroll_in_the_dump(dbt_warehouse: DbtWarehouse) -> None:
     records = _require(dbt_warehouse, "payroll_gross_pay_items", "payroll_jobs_timesheets")
-    jobs = _dump(dbt_warehouse, "jobs") or []
+    jobs = _held(dbt_warehouse, "jobs")
     want = expected.job_labor(
         jobs, records["payroll_gross_pay_items"], records["payroll_jobs_timesheets"]
     )
@@ -97,8 +117,8 @@ def test_job_margin_equals_the_dump(dbt_warehouse: DbtWarehouse) -> None:
         "payroll_gross_pay_items",
         "payroll_jobs_timesheets",
     )
-    jobs = _dump(dbt_warehouse, "jobs") or []
-    invoices = _dump(dbt_warehouse, "invoices") or []
+    jobs = _held(dbt_warehouse, "jobs")
+    invoices = _held(dbt_warehouse, "invoices")
     labor = expected.job_labor(
         jobs, records["payroll_gross_pay_items"], records["payroll_jobs_timesheets"]
     )
@@ -121,8 +141,8 @@ def test_campaign_conversion_equals_the_dump(dbt_warehouse: DbtWarehouse) -> Non
         records["telecom_calls"],
         records["crm_leads"],
         records["crm_bookings"],
-        _dump(dbt_warehouse, "jobs") or [],
-        _dump(dbt_warehouse, "invoices") or [],
+        _held(dbt_warehouse, "jobs"),
+        _held(dbt_warehouse, "invoices"),
     )
     rows = _query(
         dbt_warehouse,
@@ -135,7 +155,7 @@ def test_campaign_conversion_equals_the_dump(dbt_warehouse: DbtWarehouse) -> Non
 
 
 def test_custom_fields_equal_the_tenants_custom_fields(dbt_warehouse: DbtWarehouse) -> None:
-    records = {e: _dump(dbt_warehouse, e) or [] for e in CUSTOM_FIELD_ENTITIES}
+    records = {e: _held(dbt_warehouse, e) for e in CUSTOM_FIELD_ENTITIES}
     want = expected.custom_fields(records)
     if not want:
         pytest.skip("the sandbox's customers, locations and jobs have no custom fields yet")
@@ -150,7 +170,7 @@ def test_custom_fields_equal_the_tenants_custom_fields(dbt_warehouse: DbtWarehou
 
 def test_tags_carry_the_names_of_their_tag_types(dbt_warehouse: DbtWarehouse) -> None:
     tag_types = _require(dbt_warehouse, "settings_tag_types")["settings_tag_types"]
-    records = {e: _dump(dbt_warehouse, e) or [] for e in ("customers", "locations", "jobs")}
+    records = {e: _held(dbt_warehouse, e) for e in ("customers", "locations", "jobs")}
     want = expected.tag_assignments(records, tag_types)
     if not want:
         pytest.skip("the sandbox's customers, locations and jobs have no tags yet")

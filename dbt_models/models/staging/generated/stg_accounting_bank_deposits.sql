@@ -22,7 +22,7 @@ select
     "feeAccount" as "fee_account",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('accounting_bank_deposits') }}
+from {{ source('servicetitan', 'accounting_bank_deposits') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -29,7 +29,7 @@ select
     cast("exportId" as varchar) as "export_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('accounting_credit_memos') }}
+from {{ source('servicetitan', 'accounting_credit_memos') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

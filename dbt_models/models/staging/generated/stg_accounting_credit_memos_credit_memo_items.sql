@@ -21,4 +21,4 @@ select
     cast("creditMemoId" as bigint) as "credit_memo_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('accounting_credit_memos_credit_memo_items') }}
+from {{ source('servicetitan', 'accounting_credit_memos_credit_memo_items') }}

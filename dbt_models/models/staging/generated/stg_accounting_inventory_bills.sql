@@ -35,7 +35,7 @@ select
     cast("active" as boolean) as "active",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('accounting_inventory_bills') }}
+from {{ source('servicetitan', 'accounting_inventory_bills') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

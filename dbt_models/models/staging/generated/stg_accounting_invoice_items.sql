@@ -44,7 +44,7 @@ select
     cast("invoiceId" as bigint) as "invoice_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('accounting_invoice_items') }}
+from {{ source('servicetitan', 'accounting_invoice_items') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

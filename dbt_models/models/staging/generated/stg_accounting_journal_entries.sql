@@ -21,7 +21,7 @@ select
     cast("isEmpty" as boolean) as "is_empty",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('accounting_journal_entries') }}
+from {{ source('servicetitan', 'accounting_journal_entries') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -16,7 +16,7 @@ select
     "interestSettings" as "interest_settings",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('accounting_payment_terms') }}
+from {{ source('servicetitan', 'accounting_payment_terms') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -8,4 +8,4 @@ select
     cast("createdOn" as timestamptz) as "created_on",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('accounting_payment_types') }}
+from {{ source('servicetitan', 'accounting_payment_types') }}

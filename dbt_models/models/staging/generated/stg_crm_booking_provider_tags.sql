@@ -11,7 +11,7 @@ select
     cast("active" as boolean) as "active",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('crm_booking_provider_tags') }}
+from {{ source('servicetitan', 'crm_booking_provider_tags') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -14,7 +14,7 @@ select
     cast("modifiedBy" as bigint) as "modified_by",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('crm_contacts_contact_methods') }}
+from {{ source('servicetitan', 'crm_contacts_contact_methods') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

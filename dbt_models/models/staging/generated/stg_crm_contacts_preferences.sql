@@ -8,4 +8,4 @@ select
     cast("dataType" as varchar) as "data_type",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('crm_contacts_preferences') }}
+from {{ source('servicetitan', 'crm_contacts_preferences') }}

@@ -10,4 +10,4 @@ select
     cast("modifiedOn" as timestamptz) as "modified_on",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('customer_interactions_technician_ratings') }}
+from {{ source('servicetitan', 'customer_interactions_technician_ratings') }}

@@ -16,7 +16,7 @@ select
     cast("active" as boolean) as "active",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('dispatch_appointment_assignments') }}
+from {{ source('servicetitan', 'dispatch_appointment_assignments') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -9,4 +9,4 @@ select
     cast("active" as boolean) as "active",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('dispatch_arrival_windows') }}
+from {{ source('servicetitan', 'dispatch_arrival_windows') }}

@@ -5,4 +5,4 @@ select
     cast("configuration" as varchar) as "configuration",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('dispatch_arrival_windows_configuration') }}
+from {{ source('servicetitan', 'dispatch_arrival_windows_configuration') }}

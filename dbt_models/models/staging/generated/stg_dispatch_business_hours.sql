@@ -7,4 +7,4 @@ select
     "sunday" as "sunday",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('dispatch_business_hours') }}
+from {{ source('servicetitan', 'dispatch_business_hours') }}

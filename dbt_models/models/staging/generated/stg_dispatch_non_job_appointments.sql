@@ -20,7 +20,7 @@ select
     cast("createdById" as bigint) as "created_by_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('dispatch_non_job_appointments') }}
+from {{ source('servicetitan', 'dispatch_non_job_appointments') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

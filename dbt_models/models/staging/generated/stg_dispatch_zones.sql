@@ -18,7 +18,7 @@ select
     "technicians" as "technicians",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('dispatch_zones') }}
+from {{ source('servicetitan', 'dispatch_zones') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -8,4 +8,4 @@ select
     "dataTypeOptions" as "data_type_options",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('equipmentsystems_installed_equipment_custom_field_types') }}
+from {{ source('servicetitan', 'equipmentsystems_installed_equipment_custom_field_types') }}

@@ -12,4 +12,4 @@ select
     "units" as "units",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('forms_submissions') }}
+from {{ source('servicetitan', 'forms_submissions') }}

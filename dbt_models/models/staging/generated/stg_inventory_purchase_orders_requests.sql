@@ -28,7 +28,7 @@ select
     "customFields" as "custom_fields",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('inventory_purchase_orders_requests') }}
+from {{ source('servicetitan', 'inventory_purchase_orders_requests') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

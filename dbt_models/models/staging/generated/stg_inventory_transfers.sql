@@ -33,7 +33,7 @@ select
     "externalData" as "external_data",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('inventory_transfers') }}
+from {{ source('servicetitan', 'inventory_transfers') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

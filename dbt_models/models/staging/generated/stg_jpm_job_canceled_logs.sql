@@ -11,4 +11,4 @@ select
     cast("active" as boolean) as "active",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('jpm_job_canceled_logs') }}
+from {{ source('servicetitan', 'jpm_job_canceled_logs') }}

@@ -6,4 +6,4 @@ select
     "history" as "history",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('jpm_job_history') }}
+from {{ source('servicetitan', 'jpm_job_history') }}

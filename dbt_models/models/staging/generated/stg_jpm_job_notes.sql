@@ -12,7 +12,7 @@ select
     cast("jobId" as bigint) as "job_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('jpm_job_notes') }}
+from {{ source('servicetitan', 'jpm_job_notes') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

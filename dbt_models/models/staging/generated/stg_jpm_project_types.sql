@@ -8,4 +8,4 @@ select
     cast("createdById" as bigint) as "created_by_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('jpm_project_types') }}
+from {{ source('servicetitan', 'jpm_project_types') }}

@@ -8,4 +8,4 @@ select
     "segments" as "segments",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('jpm_work_breakdown_structure_budget_codes') }}
+from {{ source('servicetitan', 'jpm_work_breakdown_structure_budget_codes') }}

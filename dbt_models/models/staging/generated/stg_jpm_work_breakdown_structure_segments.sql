@@ -10,4 +10,4 @@ select
     cast("isRequired" as boolean) as "is_required",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('jpm_work_breakdown_structure_segments') }}
+from {{ source('servicetitan', 'jpm_work_breakdown_structure_segments') }}

@@ -17,7 +17,7 @@ select
     "campaignPhoneNumbers" as "campaign_phone_numbers",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('marketing_campaigns') }}
+from {{ source('servicetitan', 'marketing_campaigns') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -9,4 +9,4 @@ select
     cast("campaignId" as bigint) as "campaign_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('marketing_costs') }}
+from {{ source('servicetitan', 'marketing_costs') }}

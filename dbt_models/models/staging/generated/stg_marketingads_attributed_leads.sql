@@ -12,4 +12,4 @@ select
     "booking" as "booking",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('marketingads_attributed_leads') }}
+from {{ source('servicetitan', 'marketingads_attributed_leads') }}

@@ -10,4 +10,4 @@ select
     cast("returnOnInvestment" as decimal(38, 9)) as "return_on_investment",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('marketingads_performance') }}
+from {{ source('servicetitan', 'marketingads_performance') }}

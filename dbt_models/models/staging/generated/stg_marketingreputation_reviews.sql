@@ -32,4 +32,4 @@ select
     cast("modifiedOn" as timestamptz) as "modified_on",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('marketingreputation_reviews') }}
+from {{ source('servicetitan', 'marketingreputation_reviews') }}

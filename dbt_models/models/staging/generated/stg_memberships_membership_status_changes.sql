@@ -11,4 +11,4 @@ select
     cast("membershipId" as bigint) as "membership_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('memberships_membership_status_changes') }}
+from {{ source('servicetitan', 'memberships_membership_status_changes') }}

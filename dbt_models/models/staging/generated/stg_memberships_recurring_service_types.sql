@@ -22,7 +22,7 @@ select
     cast("importId" as varchar) as "import_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('memberships_recurring_service_types') }}
+from {{ source('servicetitan', 'memberships_recurring_service_types') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

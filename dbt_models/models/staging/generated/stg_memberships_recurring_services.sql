@@ -40,7 +40,7 @@ select
     "tagTypeIds" as "tag_type_ids",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('memberships_recurring_services') }}
+from {{ source('servicetitan', 'memberships_recurring_services') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -10,4 +10,4 @@ select
     cast("active" as boolean) as "active",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('payroll_locations_rates') }}
+from {{ source('servicetitan', 'payroll_locations_rates') }}

@@ -16,4 +16,4 @@ select
     "customFields" as "custom_fields",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('payroll_payroll_settings') }}
+from {{ source('servicetitan', 'payroll_payroll_settings') }}

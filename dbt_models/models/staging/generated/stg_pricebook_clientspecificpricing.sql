@@ -6,4 +6,4 @@ select
     "exceptions" as "exceptions",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('pricebook_clientspecificpricing') }}
+from {{ source('servicetitan', 'pricebook_clientspecificpricing') }}

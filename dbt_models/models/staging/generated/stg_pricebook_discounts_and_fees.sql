@@ -28,7 +28,7 @@ select
     cast("modifiedOn" as timestamptz) as "modified_on",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('pricebook_discounts_and_fees') }}
+from {{ source('servicetitan', 'pricebook_discounts_and_fees') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

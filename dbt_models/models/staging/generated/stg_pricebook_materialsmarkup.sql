@@ -8,4 +8,4 @@ select
     cast("percent" as decimal(38, 9)) as "percent",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('pricebook_materialsmarkup') }}
+from {{ source('servicetitan', 'pricebook_materialsmarkup') }}

@@ -6,4 +6,4 @@ select
     cast("name" as varchar) as "name",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('reporting_report_categories') }}
+from {{ source('servicetitan', 'reporting_report_categories') }}

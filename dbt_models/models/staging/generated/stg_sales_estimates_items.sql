@@ -21,7 +21,7 @@ select
     cast("budgetCodeId" as bigint) as "budget_code_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('sales_estimates_items') }}
+from {{ source('servicetitan', 'sales_estimates_items') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -11,4 +11,4 @@ select
     "options" as "options",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('sales_proposal_types') }}
+from {{ source('servicetitan', 'sales_proposal_types') }}

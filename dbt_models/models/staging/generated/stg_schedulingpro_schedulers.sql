@@ -14,7 +14,7 @@ select
     cast("quickLaunchLink" as varchar) as "quick_launch_link",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('schedulingpro_schedulers') }}
+from {{ source('servicetitan', 'schedulingpro_schedulers') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

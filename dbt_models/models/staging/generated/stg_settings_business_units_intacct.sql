@@ -12,4 +12,4 @@ select
     cast("intacctClass" as varchar) as "intacct_class",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('settings_business_units_intacct') }}
+from {{ source('servicetitan', 'settings_business_units_intacct') }}

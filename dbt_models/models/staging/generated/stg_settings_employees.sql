@@ -29,7 +29,7 @@ select
     cast("overtimeProfileId" as bigint) as "overtime_profile_id",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('settings_employees') }}
+from {{ source('servicetitan', 'settings_employees') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1

@@ -9,4 +9,4 @@ select
     cast("employeeType" as varchar) as "employee_type",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('settings_user_roles') }}
+from {{ source('servicetitan', 'settings_user_roles') }}

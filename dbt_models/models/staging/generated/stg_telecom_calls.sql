@@ -26,7 +26,7 @@ select
     "lead" as "lead",
     cast(_extra as json) as _extra,
     _loaded_at
-from {{ stream_source('telecom_calls') }}
+from {{ source('servicetitan', 'telecom_calls') }}
 -- the latest version per id (a null id is never merged with another)
 qualify "id" is null
     or row_number() over (partition by "id" order by "modifiedOn" desc, _loaded_at desc) = 1
