@@ -16,11 +16,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from st_sandbox.clock import to_us, to_us_from_ts
 from st_sandbox.errors import ApiError
-from st_sandbox.store import TenantStore
+
+if TYPE_CHECKING:  # the generator reads CATEGORIES, and the store imports the generator
+    from st_sandbox.store import TenantStore
 
 RUNS_PER_WINDOW = 5
 WINDOW_SECONDS = 60.0
@@ -341,6 +343,12 @@ REPORTS: tuple[Report, ...] = (
         jobs_by_campaign,
     ),
 )
+
+
+def category_records() -> list[dict[str, Any]]:
+    """The report categories in the official item shape (``{id, name}``): what the
+    Reporting API lists, and the ``reporting_report_categories`` stream's records."""
+    return [{"id": cid, "name": name} for cid, name in CATEGORIES.items()]
 
 
 def find_category(category: str) -> list[Report]:

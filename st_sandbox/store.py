@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-from st_sandbox.catalog.streams import table_layout
-from st_sandbox.clock import Clock, to_us
+from st_sandbox.catalog.streams import NESTED_VIEWS, table_layout
+from st_sandbox.clock import Clock, to_us, to_us_from_ts
 from st_sandbox.generate import TenantData, paused_gc
 from st_sandbox.generator.spec_fields import fill_spec_fields
 from st_sandbox.table import CursorError, PageQuery, Record, Table
@@ -55,6 +55,12 @@ class TenantStore:
         self.tables: dict[str, Table] = {
             n: Table.build(rows, parsed, **table_layout(n)) for n, rows in data.tables.items()
         }
+        # A view of nested records (the appointments' assignments) holds the very records
+        # nested in its entity's; derived here when the data does not carry it.
+        for entity, (field, view) in NESTED_VIEWS.items():
+            if view not in self.tables and entity in self.tables:
+                rows = [c for r in self.tables[entity].records.values() for c in r[field]]
+                self.tables[view] = Table.build(rows, parsed, **table_layout(view))
         self.tax_rates = dict(data.tax_rates)
         self.events: list[Record] = []
         self._last_us = to_us(data.anchor)
@@ -167,6 +173,7 @@ class TenantStore:
                 self.membership_customer[rid] = record["customerId"]
             if entity == "appointments":
                 self._index_appointment(record)
+            self._sync_views(entity, [], record)
             return record
 
     def update(self, entity: str, record_id: int, changes: Record) -> Record:
@@ -174,6 +181,8 @@ class TenantStore:
         with self.lock:
             table = self.tables[entity]
             record = table.records[record_id]
+            view = NESTED_VIEWS.get(entity)
+            before = (record.get(view[0]) or []) if view and view[0] in changes else None
             record.update(changes)
             old = table.mod_us[record_id]
             index = bisect.bisect_left(table.order, (old, record_id))
@@ -187,7 +196,26 @@ class TenantStore:
                 self.add_customer_bu(record["customerId"], record["businessUnitId"])
             if entity == "appointments":
                 self._index_appointment(record)
+            if before is not None:
+                self._sync_views(entity, before, record)
             return record
+
+    def _sync_views(self, entity: str, before: list[Record], record: Record) -> None:
+        """Keep the view of ``entity``'s nested records (``NESTED_VIEWS``) in step with a
+        record whose nested records were ``before``: the ones gone leave the view, the
+        others are (re)placed at their own ``modifiedOn``."""
+        view = NESTED_VIEWS.get(entity)
+        if view is None or view[1] not in self.tables:
+            return
+        field, name = view
+        table = self.tables[name]
+        now = record.get(field) or []
+        kept = {child["id"] for child in now}
+        for child in before:
+            if child["id"] not in kept:
+                table.drop(child["id"])
+        for child in now:
+            table.put(child["id"], child, to_us_from_ts(child["modifiedOn"]))
 
     def emit(self, type: str, entity: str, entity_id: int, data: Record | None = None) -> None:
         """Append an event to the change feed."""

@@ -3,6 +3,7 @@ record's JSON cached; plus what a page request asks for (``PageQuery``)."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,26 @@ class Table:
             order = sorted(zip(mods, ids, strict=True))
         mod_us = dict(zip(ids, mods, strict=True))
         return cls(records, order, mod_us, {}, top + 1)
+
+    def put(self, key: int, record: Record, us: int) -> None:
+        """Add or replace the record of ``key``, modified at ``us``, in its place."""
+        old = self.mod_us.get(key)
+        if old is not None:
+            del self.order[bisect.bisect_left(self.order, (old, key))]
+        self.records[key] = record
+        self.mod_us[key] = us
+        bisect.insort(self.order, (us, key))
+        self.json_cache.pop(key, None)
+        self.next_id = max(self.next_id, key + 1)
+
+    def drop(self, key: int) -> None:
+        """Take the record of ``key`` out, if there is one."""
+        old = self.mod_us.pop(key, None)
+        if old is None:
+            return
+        del self.order[bisect.bisect_left(self.order, (old, key))]
+        del self.records[key]
+        self.json_cache.pop(key, None)
 
     def warm(self) -> None:
         """Cache every record's JSON now (the first reads would otherwise build it)."""

@@ -22,6 +22,7 @@ from fastapi.routing import APIRoute
 
 from st_contract.catalog import STREAMS, Stream
 from st_sandbox.catalog.streams import (
+    CORE_ROUTED,
     LIST_OMITS,
     SERVED,
     layout,
@@ -199,14 +200,10 @@ def add_stream(stream: Stream) -> None:
 
 
 def _add(stream: Stream, path: str, summary: str, handler: Handler) -> None:
-    """Route ``path`` of a stream where its spec has it; a versioned path (telecom's
-    ``v2/calls``) is also answered at ``{prefix}/tenant/{tenant}/{path}``, the URL the
-    catalog's paths spell, out of the schema."""
-    official = official_path(stream.prefix, path)
-    router.get(official, summary=summary)(handler)
-    literal = f"{stream.prefix}/tenant/{{tenant}}/{path}"
-    if literal != official:
-        router.get(literal, include_in_schema=False)(handler)
+    """Route ``path`` of a stream where its spec has it: a versioned path (telecom's
+    ``v2/calls``) at ``{prefix}/v2/tenant/{tenant}/calls`` only, as ServiceTitan serves it
+    (``Stream.url``); ``{prefix}/tenant/{tenant}/v2/calls`` is a 404 there too."""
+    router.get(official_path(stream.prefix, path), summary=summary)(handler)
 
 
 def add_core_alias(stream: Stream, path: str) -> None:
@@ -222,7 +219,8 @@ def add_core_alias(stream: Stream, path: str) -> None:
 
 
 for _stream in SERVED:
-    add_stream(_stream)
+    if _stream.name not in CORE_ROUTED:  # the core's routes serve those
+        add_stream(_stream)
 for _stream in STREAMS:
     if _stream.core:
         for _alias in _stream.alias_exports:

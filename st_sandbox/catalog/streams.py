@@ -14,6 +14,23 @@ from st_contract.catalog import STREAMS, STREAMS_BY_NAME, Node, Stream, fields
 SERVED: tuple[Stream, ...] = tuple(s for s in STREAMS if not s.core)
 """The catalog streams the sandbox serves besides the 20 core entities."""
 
+CORE_ROUTED: frozenset[str] = frozenset(
+    {"dispatch_appointment_assignments", "reporting_report_categories"}
+)
+"""Catalog streams whose official paths the core routers already serve: dispatch's
+appointment assignments (``v2/dispatch.py``, the assignments of the core appointments the
+writes change) and the report categories (``v2/reporting.py``, ``st_sandbox/reports.py``).
+They get no generic v2 route, which would shadow the core one (the catalog routers come
+first); their tables, behind the session route and the dump, hold the core's records
+(``generator/business/served.py``, kept in step by the store: ``NESTED_VIEWS``)."""
+
+NESTED_VIEWS: dict[str, tuple[str, str]] = {
+    "appointments": ("assignments", "dispatch_appointment_assignments"),
+}
+"""Catalog streams whose records are the nested records of a core entity: entity →
+(the field holding them, the stream). The store keeps the stream's table in step with
+every insert and update of the entity."""
+
 # Fields a stream's export items carry that its numbered list's items do not (exports
 # flag deleted records with ``active``), read off the specs' item schemas; the list
 # route leaves them out. tests/sandbox/test_catalog_v2.py checks the table against them.

@@ -30,6 +30,7 @@ from st_sandbox.reports import (
     RUNS_PER_WINDOW,
     WINDOW_SECONDS,
     ReportRunLimiter,
+    category_records,
     find_category,
     find_report,
     run_page,
@@ -115,8 +116,7 @@ async def _run(
 async def v2_categories(
     current: Categories, page: PageQ = 1, pageSize: ListSizeQ = 50, includeTotal: bool = False
 ) -> Response:
-    items = [{"id": cid, "name": name} for cid, name in CATEGORIES.items()]
-    return json_response(_page(items, page, pageSize, includeTotal))
+    return json_response(_page(category_records(), page, pageSize, includeTotal))
 
 
 @v2_router.get(f"{PREFIX}/report-category/{{report_category}}/reports", summary="Reports")

@@ -1,5 +1,6 @@
 """Realistic builders of the non-core streams, by area: payroll and timesheets,
-marketing, calls, leads and bookings, inventory, tags and custom-field types.
+marketing, calls, leads and bookings, inventory, tags and custom-field types; and the
+streams the core routes serve, whose records are the core's (``served.py``).
 
 ``BUILDERS`` maps a stream to the function returning its records in the official v2
 item shape; the generator calls them in insertion order after the core builders, on the
@@ -10,7 +11,7 @@ stream, and so the core records, as they were. Properties a builder leaves out a
 
 from __future__ import annotations
 
-from st_sandbox.generator.business import inventory, marketing, payroll, tags, telecom
+from st_sandbox.generator.business import inventory, marketing, payroll, served, tags, telecom
 from st_sandbox.generator.business.common import Builder
 
 BUILDERS: dict[str, Builder] = {
@@ -22,4 +23,5 @@ BUILDERS: dict[str, Builder] = {
     **telecom.BUILDERS,
     **payroll.BUILDERS,
     **inventory.BUILDERS,
+    **served.BUILDERS,
 }
