@@ -71,19 +71,21 @@ def assignments(
     store: TenantStore, appt: Record, job: Record, tech_ids: list[int], status: str
 ) -> list[Record]:
     """The appointment's assignments for ``tech_ids``; a technician who already held it
-    keeps the assignment's id and creation."""
+    keeps the assignment's id and creation (and needs not be active any more)."""
     stamp = store.stamp(store.now_us())
     existing = {a["technicianId"]: a for a in appt.get("assignments", []) if a["active"]}
     out = []
     asg_status = status if status in ("Scheduled", "Dispatched", "Working", "Done") else "Scheduled"
     for tech_id in tech_ids:
-        tech = technician(store, tech_id)
         prior = existing.get(tech_id)
+        # Only a technician new to the appointment must be active: one who holds it keeps
+        # it after being deactivated (an official assign adds technicians to those held).
+        name = prior["technicianName"] if prior else technician(store, tech_id)["name"]
         out.append(
             {
                 "id": prior["id"] if prior else store.next_id("_assignments"),
                 "technicianId": tech_id,
-                "technicianName": tech["name"],
+                "technicianName": name,
                 "assignedById": 1,
                 "assignedOn": prior["assignedOn"] if prior else stamp,
                 "status": asg_status,
