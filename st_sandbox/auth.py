@@ -123,7 +123,9 @@ class AuthService:
                         )
                     },
                 )
-            if user is None or not secrets.compare_digest(user.password, password):
+            if user is None or not secrets.compare_digest(
+                user.password.encode(), password.encode()
+            ):
                 self.stats["failed_logins"] += 1
                 if user is not None:
                     user.failed_logins += 1
@@ -197,7 +199,7 @@ class AuthService:
                 step_now = int(now // 30)
                 matched = None
                 for step in (step_now - 1, step_now, step_now + 1):
-                    if secrets.compare_digest(totp.at(step * 30), code):
+                    if secrets.compare_digest(totp.at(step * 30).encode(), code.encode()):
                         matched = step
                         break
                 if matched is None:
@@ -214,7 +216,7 @@ class AuthService:
                 user.used_steps = {s for s in user.used_steps if s >= step_now - 2}
             else:
                 sent = challenge.codes.get(method)
-                if sent is None or not secrets.compare_digest(sent, code):
+                if sent is None or not secrets.compare_digest(sent.encode(), code.encode()):
                     self.stats["mfa_failures"] += 1
                     raise ApiError(401, "mfa_code_invalid", "the MFA code is wrong")
             del self.challenges[challenge_id]

@@ -290,7 +290,7 @@ class TenantStore:
         except ValueError:
             raise CursorError("the cursor is malformed: pass nextCursor back unchanged") from None
         expected = hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()[:24]
-        if not hmac.compare_digest(sig, expected):
+        if not hmac.compare_digest(sig.encode(), expected.encode()):
             raise CursorError(
                 "the cursor was not issued by this server or was altered: "
                 "restart the read without a cursor"

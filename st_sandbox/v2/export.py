@@ -38,7 +38,7 @@ def decode_from(state: V2State, entity: str, raw: str | None) -> Position:
         return (us, -1)
     body, _, sig = raw.rpartition(".")
     expected = hmac.new(state.secret, body.encode(), hashlib.sha256).hexdigest()[:16]
-    if not hmac.compare_digest(sig, expected):
+    if not hmac.compare_digest(sig.encode(), expected.encode()):
         raise ApiError(
             400,
             "invalid_continuation_token",

@@ -97,6 +97,8 @@ def test_list_is_active_only_unless_any_and_export_walks_everything(sandbox: San
         assert {c["modifiedOn"] for c in since["data"]} == {newest}
         forged = http.get(tenant_path(CRM, "export/customers"), params={"from": "abc.def"})
         assert forged.status_code == 400
+        accented = http.get(tenant_path(CRM, "export/customers"), params={"from": "abc.dé"})
+        assert accented.status_code == 400  # not a 500 (no str compare of non-ASCII)
         other = http.get(
             tenant_path(CRM, "export/locations"), params={"from": exported["continueFrom"]}
         )
