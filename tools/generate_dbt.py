@@ -9,7 +9,7 @@
 - ``stg_<stream>.sql``: a view per non-core stream, one snake_case column per top-level
   spec field, typed; structs and lists kept; the latest version per id where the stream
   has a key ``id`` and the cursor ``modifiedOn`` (otherwise every landed row);
-- ``_generated.yml``: the models' descriptions and ``unique``/``not_null`` on the key;
+- ``_generated.yml``: the models' descriptions and a ``primary_key`` test on the key;
 - ``stg_custom_fields.sql`` and ``stg_tag_assignments.sql``: the ``customFields`` and
   ``tagTypeIds`` of every stream whose spec has them, as long tables.
 
@@ -216,16 +216,7 @@ def render_models_yml() -> str:
                 f"        description: {yaml_string(describe(node))}",
             ]
             if stream.key is not None and node["name"] == stream.key:
-                nullable = node.get("nullable", True)
-                lines += ["        data_tests:", "          - unique"]
-                if nullable:
-                    lines += [
-                        "          - not_null:",
-                        "              config:",
-                        "                severity: warn  # the spec allows a null key",
-                    ]
-                else:
-                    lines.append("          - not_null")
+                lines += ["        data_tests:", *_key_tests(node)]
         lines += [
             "      - name: _extra",
             '        description: "JSON of the fields the spec does not know (usually null)."',
@@ -234,6 +225,22 @@ def render_models_yml() -> str:
         ]
     lines += _long_tables_yml()
     return "\n".join(lines) + "\n"
+
+
+def _key_tests(node: Node) -> list[str]:
+    """The tests of a stream's key: one ``primary_key`` test (unique and not null in one
+    query; tests/generic/primary_key.sql). Where the spec allows a null key, nulls pass
+    it and a separate ``not_null`` warns about them."""
+    if not node.get("nullable", True):
+        return ["          - primary_key"]
+    return [
+        "          - primary_key:",
+        "              arguments:",
+        "                nullable: true",
+        "          - not_null:",
+        "              config:",
+        "                severity: warn  # the spec allows a null key",
+    ]
 
 
 def _with_top_field(name: str) -> list[Stream]:
