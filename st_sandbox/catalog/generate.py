@@ -90,19 +90,26 @@ class CatalogBuilder:
 
     def complete(self, name: str, rows: list[Record]) -> None:
         """Store a business builder's records, filling every property it left out."""
-        ctx = self.context(name)
         nodes = fields(name)
-        variants = [fill.record(ctx, nodes) for _ in range(min(len(rows), VARIANTS) or 1)]
-        int_id = layout(name).int_id
-        next_id = 1 + max((r["id"] for r in rows if isinstance(r.get("id"), int)), default=0)
+        names = [node["name"] for node in nodes]
+        every = frozenset(names)
+        variants: list[Record] = []  # filled on first need: most builders leave nothing out
+        if layout(name).int_id:
+            next_id = 1 + max((r["id"] for r in rows if isinstance(r.get("id"), int)), default=0)
+            for row in rows:
+                if not isinstance(row.get("id"), int):
+                    row["id"] = next_id
+                    next_id += 1
         for i, row in enumerate(rows):
-            if int_id and not isinstance(row.get("id"), int):
-                row["id"] = next_id
-                next_id += 1
+            if row.keys() >= every:
+                continue
+            if not variants:
+                ctx = self.context(name)
+                variants = [fill.record(ctx, nodes) for _ in range(min(len(rows), VARIANTS))]
             variant = variants[i % len(variants)]
-            for node in nodes:
-                if node["name"] not in row:
-                    row[node["name"]] = variant[node["name"]]
+            for key in names:
+                if key not in row:
+                    row[key] = variant[key]
         self.g.tables[name] = rows
 
     def generic(self, name: str) -> None:
