@@ -5,7 +5,9 @@
   filters the stream's spec lists (``ids``, ``active`` — active records only by default
   where the spec has it —, modified and created date ranges) and a required date range
   (``range_params``, e.g. ``fromUtc``/``toUtc``: a 400 when missing) on the record's date;
-  the official envelope ``{page, pageSize, hasMore, totalCount, data}``;
+  the official envelope ``{page, pageSize, hasMore, totalCount, data}``; the items are
+  the stored records, less ``LIST_OMITS``, or in another model where the spec says so
+  (``list_shapes.LIST_SHAPES``: telecom's call bundles);
 - exports (``export_path`` and each alias): (modifiedOn, id) order behind the signed
   continuation tokens of ``v2/export.py``, envelope ``{hasMore, continueFrom, data}``;
 - unpaged answers in their spec's shape (``items_key``): ``{data: [...]}``, a JSON array,
@@ -21,6 +23,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
 from st_contract.catalog import STREAMS, Stream
+from st_sandbox.catalog.list_shapes import LIST_SHAPES
 from st_sandbox.catalog.streams import (
     CORE_ROUTED,
     LIST_OMITS,
@@ -32,6 +35,7 @@ from st_sandbox.catalog.streams import (
 )
 from st_sandbox.errors import ApiError
 from st_sandbox.routes.deps import TenantDep
+from st_sandbox.store import TenantStore
 from st_sandbox.table import Table
 from st_sandbox.v2 import reads as v2_reads
 from st_sandbox.v2.errors import V2Route
@@ -123,28 +127,44 @@ def list_route(stream: Stream) -> Handler:
     ) -> Response:
         store = sandbox.store
         with store.lock:
-            table = store.tables[stream.name]
-            matched = _matched(stream, table, request)
+            matched = _matched(stream, store.tables[stream.name], request)
             return list_page(
-                matched,
-                page,
-                pageSize,
-                includeTotal,
-                lambda keys: [render(table, k) for k in keys],
+                matched, page, pageSize, includeTotal, lambda keys: render(store, keys)
             )
 
-    omit = LIST_OMITS.get(stream.name, ())
-
-    def render(table: Table, key: int) -> Any:
-        if not omit:
-            return orjson.Fragment(table.json(key))
-        record = orjson.loads(table.json(key))
-        for name in omit:
-            record.pop(name, None)
-        return record
-
+    render = list_renderer(stream)
     list_records.__name__ = f"v2_list_{stream.name}"
     return list_records
+
+
+def list_renderer(stream: Stream) -> Callable[[TenantStore, list[int]], list[Any]]:
+    """The list items of a page of a stream's records (by key): the stored records, less
+    the fields only its export carries (``LIST_OMITS``), or the stream's list model
+    (``LIST_SHAPES``) where its list answers another one than its export."""
+    shape = LIST_SHAPES.get(stream.name)
+    if shape is not None:
+        items = shape.render
+
+        def shaped(store: TenantStore, keys: list[int]) -> list[Any]:
+            records = store.tables[stream.name].records
+            return items(store, [records[k] for k in keys])
+
+        return shaped
+    omit = LIST_OMITS.get(stream.name, ())
+
+    def stored(store: TenantStore, keys: list[int]) -> list[Any]:
+        table = store.tables[stream.name]
+        if not omit:
+            return [orjson.Fragment(table.json(k)) for k in keys]
+        out = []
+        for key in keys:
+            record = orjson.loads(table.json(key))
+            for name in omit:
+                record.pop(name, None)
+            out.append(record)
+        return out
+
+    return stored
 
 
 def unpaged_route(stream: Stream) -> Handler:
