@@ -71,13 +71,8 @@ class Stream:
         return self.cursor is not None and not self.setup
 
     def template(self, path: str) -> str:
-        """The spec's path template of one of this stream's paths, after the prefix:
-        ``/tenant/{tenant}/export/jobs``; a version in the path (telecom's ``v2/calls``)
-        comes before the tenant, as ServiceTitan serves it (``/v2/tenant/{tenant}/calls``)."""
-        version = re.match(r"^(v\d+)/(.*)$", path)
-        if version:
-            return f"/{version.group(1)}/tenant/{{tenant}}/{version.group(2)}"
-        return f"/tenant/{{tenant}}/{path}"
+        """The spec's path template of one of this stream's paths (``path_template``)."""
+        return path_template(path)
 
     def url(self, tenant_id: int | str, path: str) -> str:
         """The tenant's URL of one of this stream's paths (``list_path``, ``export_path``)."""
@@ -89,6 +84,16 @@ class Stream:
         path = self.export_path if self.read == "export" else self.list_path
         assert path is not None
         return path
+
+
+def path_template(path: str) -> str:
+    """The spec's template of a catalog path, after the module's prefix:
+    ``/tenant/{tenant}/export/jobs``; a version in the path (telecom's ``v2/calls``) comes
+    before the tenant, as ServiceTitan serves it (``/v2/tenant/{tenant}/calls``)."""
+    version = re.match(r"^(v\d+)/(.*)$", path)
+    if version:
+        return f"/{version.group(1)}/tenant/{{tenant}}/{version.group(2)}"
+    return f"/tenant/{{tenant}}/{path}"
 
 
 @dataclass(frozen=True)
@@ -235,5 +240,6 @@ __all__ = [
     "Stream",
     "fields",
     "landing_model",
+    "path_template",
     "timestamp_fields",
 ]

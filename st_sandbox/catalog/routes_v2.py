@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from st_contract.catalog import STREAMS, Stream
+from st_contract.catalog import STREAMS, Stream, path_template
 from st_sandbox.catalog.list_shapes import LIST_SHAPES
 from st_sandbox.catalog.streams import (
     CORE_ROUTED,
@@ -30,7 +30,6 @@ from st_sandbox.catalog.streams import (
     SERVED,
     layout,
     module_of,
-    official_path,
     top_nodes,
 )
 from st_sandbox.errors import ApiError
@@ -223,7 +222,7 @@ def _add(stream: Stream, path: str, summary: str, handler: Handler) -> None:
     """Route ``path`` of a stream where its spec has it: a versioned path (telecom's
     ``v2/calls``) at ``{prefix}/v2/tenant/{tenant}/calls`` only, as ServiceTitan serves it
     (``Stream.url``); ``{prefix}/tenant/{tenant}/v2/calls`` is a 404 there too."""
-    router.get(official_path(stream.prefix, path), summary=summary)(handler)
+    router.get(stream.prefix + path_template(path), summary=summary)(handler)
 
 
 def add_core_alias(stream: Stream, path: str) -> None:

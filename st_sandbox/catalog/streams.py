@@ -4,7 +4,6 @@ and which date a required range (``fromUtc``/``toUtc``) filters on."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -47,16 +46,6 @@ LIST_OMITS: dict[str, tuple[str, ...]] = {
         "service_agreements_service_agreements",
     )
 }
-
-
-def official_path(prefix: str, path: str) -> str:
-    """The route of a catalog path: ``{prefix}/tenant/{tenant}/{path}``, except that a
-    version at the start of the path goes before the tenant (telecom's ``v2/calls`` is
-    ``/telecom/v2/tenant/{tenant}/calls`` in its spec)."""
-    match = re.match(r"(v\d+)/(.*)", path)
-    if match:
-        return f"{prefix}/{match[1]}/tenant/{{tenant}}/{match[2]}"
-    return f"{prefix}/tenant/{{tenant}}/{path}"
 
 
 @dataclass(frozen=True)

@@ -23,18 +23,17 @@ def list_params(stream: Stream, **extra: Any) -> dict[str, Any]:
 
 def url(stream: Stream, path: str) -> str:
     """The sandbox tenant's URL of a catalog path (a version first goes before the tenant)."""
-    from st_sandbox.catalog.streams import official_path
     from st_sandbox.v2.oauth import SANDBOX_TENANT_ID
 
-    return official_path(stream.prefix, path).replace("{tenant}", str(SANDBOX_TENANT_ID))
+    return stream.url(SANDBOX_TENANT_ID, path)
 
 
 def errors(stream: Stream, path: str, body: Any) -> list[str]:
     """Every way ``body`` breaks the official 200 response schema of a catalog path."""
-    from st_sandbox.catalog.streams import official_path
+    from st_contract.catalog import path_template
     from tests.sandbox.v2_support import _validator, spec
 
-    route = official_path("", path)
+    route = path_template(path)
     operation = spec(stream.prefix)["paths"][route]["get"]
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     validator = _validator(stream.prefix, schema)

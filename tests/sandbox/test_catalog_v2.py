@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from st_contract.catalog import STREAMS
+from st_contract.catalog import STREAMS, path_template
 from st_sandbox.catalog.generate import missing_properties
 from st_sandbox.catalog.list_shapes import LIST_SHAPES
-from st_sandbox.catalog.streams import LIST_OMITS, SERVED, official_path
+from st_sandbox.catalog.streams import LIST_OMITS, SERVED
 from st_sandbox.server import SandboxServer
 from tests.sandbox.catalog_support import errors, list_params, url
 from tests.sandbox.v2_support import _resolve, _validator, spec, specs_by_prefix, v2_client
@@ -47,7 +47,7 @@ def _list_errors(stream: Any, body: Any) -> list[str]:
     shape = LIST_SHAPES.get(stream.name)
     if shape is None or not shape.null_references:
         return errors(stream, stream.list_path, body)
-    operation = spec(stream.prefix)["paths"][official_path("", stream.list_path)]["get"]
+    operation = spec(stream.prefix)["paths"][path_template(stream.list_path)]["get"]
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     return [
         f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message[:300]}"
@@ -81,7 +81,7 @@ def _list_complete(stream: Any, rows: list[Any]) -> None:
         _records_complete(stream.name, rows, LIST_OMITS.get(stream.name, ()))
         return
     assert rows, f"{stream.name}: nothing served to check"
-    operation = spec(stream.prefix)["paths"][official_path("", stream.list_path)]["get"]
+    operation = spec(stream.prefix)["paths"][path_template(stream.list_path)]["get"]
     answer = operation["responses"]["200"]["content"]["application/json"]["schema"]
     item = _resolve(stream.prefix, _resolve(stream.prefix, answer)["properties"]["data"])["items"]
     for row in rows:
@@ -172,7 +172,7 @@ def _official_reads() -> set[str]:
 def test_the_sandbox_serves_every_official_read_path(sandbox: SandboxServer) -> None:
     served = set(httpx.get(f"{sandbox.base_url}/openapi.json").json()["paths"])
     catalog_paths = {
-        official_path(s.prefix, p)
+        s.prefix + path_template(p)
         for s in STREAMS
         for p in (s.list_path, s.export_path, *s.alias_exports)
         if p
