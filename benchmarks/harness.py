@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from benchmarks.floor import Floor, LatencyModel
+from st_assets.defs.ingest.selection import parse_selection
 from st_sandbox.config import SandboxConfig
 from st_sandbox.demo import LOCAL_INSTANCE_ENV
 from st_sandbox.server import SandboxProcess
@@ -55,6 +56,7 @@ class Settings:
     page_size: int = 5000  # the API's maximum, the resources' default
     seed: int = 7
     writes: int = 100  # write-back requests of the latency scenario
+    streams: str = "all"  # ST_STREAMS of the measured processes (and the peer's streams)
 
     @property
     def latency(self) -> LatencyModel:
@@ -123,8 +125,11 @@ class Bench:
     state: dict[str, Any] = field(default_factory=dict)
 
     def stats(self) -> dict[str, Any]:
-        """The sandbox's counters (``GET /_sandbox/stats``: not counted as a request)."""
+        """The sandbox's counters (``GET /_sandbox/stats``: not counted as a request), its
+        records counted for the streams measured (``Settings.streams``) only."""
         body: dict[str, Any] = httpx.get(f"{self.base_url}/_sandbox/stats", timeout=60).json()
+        measured = {spec.name for spec in parse_selection(self.settings.streams)}
+        body["records"] = {k: v for k, v in body["records"].items() if k in measured}
         return body
 
     def requests(self) -> int:
@@ -174,6 +179,7 @@ class Bench:
             **os.environ,
             **WORKLOAD_ENV,
             "ST_PAGE_SIZE": str(self.settings.page_size),
+            "ST_STREAMS": self.settings.streams,
         }
         if backend:
             env["ST_BACKEND"] = backend
@@ -429,6 +435,7 @@ Written by `{command}` at {report["taken_at"]}. Do not edit by hand: re-run it.
 | setting | value |
 |---|---|
 | customers | {s["customers"]:,} ({sum(report["sandbox_records"].values()):,} records) |
+| streams | `ST_STREAMS={s.get("streams", "all")}`: {len(report["sandbox_records"])} streams |
 | rate limit | {s["rate_limit"]:g} requests/s per session |
 | latency | {s["latency_ms"]:g} ms per call + {s["latency_per_record_us"]:g} µs per record |
 | history | {s["history_days"]} days (monthly partitions) |

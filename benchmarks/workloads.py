@@ -130,7 +130,7 @@ def ours_backfill(
     _point_at(base_url, work, rate)
     import dagster as dg
 
-    from st_contract.entities import STREAM_SPECS
+    from st_assets.defs.ingest.selection import selected_streams
 
     defs = _definitions(first_day, granularity)
     phases: dict[str, float] = {}
@@ -153,7 +153,7 @@ def ours_backfill(
             events[job] = len(instance.all_logs(result.run_id))
     seconds = time.perf_counter() - started
     rows = count_rows(
-        work / "warehouse" / "warehouse.duckdb", "raw", [s.name for s in STREAM_SPECS]
+        work / "warehouse" / "warehouse.duckdb", "raw", [s.name for s in selected_streams()]
     )
     return {
         "seconds": seconds,
@@ -327,7 +327,7 @@ def _dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
     from dlt.sources.rest_api import rest_api_source
     from pydantic import SecretStr
 
-    from st_contract.entities import STREAM_SPECS
+    from st_assets.defs.ingest.selection import selected_streams
     from st_resources.session import SessionBackend
     from st_resources.settings import SessionSettings
     from st_sandbox.auth import DEMO_TOTP_SECRET
@@ -362,7 +362,7 @@ def _dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
                 "endpoint": {"params": {"pageSize": PAGE_SIZE}, "data_selector": "data"},
             },
             "resources": [
-                {"name": spec.name, "endpoint": {"path": spec.path}} for spec in STREAM_SPECS
+                {"name": spec.name, "endpoint": {"path": spec.path}} for spec in selected_streams()
             ],
         }
     )
@@ -395,7 +395,7 @@ def _dlt_backfill(base_url: str, work: Path, rate: float) -> dict[str, Any]:
     return {
         "seconds": seconds,
         "stages": stages,
-        "rows": count_rows(database, "raw", [s.name for s in STREAM_SPECS]),
+        "rows": count_rows(database, "raw", [s.name for s in selected_streams()]),
     }
 
 
@@ -428,8 +428,12 @@ def dbt_build(work: Path) -> dict[str, Any]:
     ``dbt`` CLI (parse included: a fresh target folder); peak RSS is dbt's process."""
     from st_assets.defs.dbt.project import DBT_PROJECT_DIR, dbt_executable
 
+    from st_resources.warehouse import WarehouseResource
+
     warehouse = work / "warehouse"
     scan = scan_raw(warehouse / "warehouse.duckdb")
+    # What the dbt asset does first: an empty raw table for each stream not landed.
+    WarehouseResource(warehouse_dir=str(warehouse)).ensure_views()
     target = work / "dbt_target"
     project = str(DBT_PROJECT_DIR)
     cmd = [dbt_executable(), "build", "--project-dir", project, "--profiles-dir", project]

@@ -333,8 +333,10 @@ def _rewrite(path: Path, column: str, change: Callable[[list], list]) -> None:
 
 @pytest.mark.parametrize("corruption", ["duplicate", "orphan", "arithmetic"])
 def test_checks_pass_on_sandbox_data_and_fail_on_data_made_wrong(
-    sandbox: SandboxServer, warehouse_dir: Path, corruption: str
+    sandbox: SandboxServer, warehouse_dir: Path, corruption: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The core entities' checks (the catalog's drift checks: tests/assets/test_catalog_sync.py).
+    monkeypatch.setenv("ST_STREAMS", "core")
     _land_dump(sandbox, warehouse_dir)
     defs = _defs(sandbox.base_url, warehouse_dir, "2026-01-01")
     with dg.instance_for_test() as instance:

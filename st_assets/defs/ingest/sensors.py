@@ -16,10 +16,15 @@ from st_resources.resource import ServiceTitanResource
 MAX_EVENT_BATCHES = 5
 
 
-def entities_in(events: list[dict[str, object]]) -> list[str]:
-    """The partitioned entities named by a batch of events, in a stable order."""
+def entities_in(events: list[dict[str, object]], defined: set[dg.AssetKey]) -> list[str]:
+    """The partitioned streams named by a batch of events that the location defines
+    (``ST_STREAMS``), in a stable order."""
     names = {str(e["entity"]) for e in events}
-    return sorted(n for n in names if n in SPECS_BY_NAME and SPECS_BY_NAME[n].partitioned)
+    return sorted(
+        n
+        for n in names
+        if n in SPECS_BY_NAME and SPECS_BY_NAME[n].partitioned and asset_key(n) in defined
+    )
 
 
 @dg.sensor(job=jobs.changing_job, minimum_interval_seconds=60)
@@ -43,7 +48,9 @@ def change_feed(
         cursor = batch.cursor or cursor
         if not batch.has_more:
             break
-    changed = entities_in(seen)
+    repository = context.repository_def
+    defined = set(repository.asset_graph.get_all_asset_keys()) if repository else set()
+    changed = entities_in(seen, defined)
     if not changed:
         return dg.SensorResult(cursor=cursor, skip_reason=dg.SkipReason("no changes"))
     requests = refresh_requests(
