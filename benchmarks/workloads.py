@@ -427,7 +427,6 @@ def dbt_build(work: Path) -> dict[str, Any]:
     """``dbt build`` of ``dbt_models/`` on the warehouse in ``work/warehouse``, as the
     ``dbt`` CLI (parse included: a fresh target folder); peak RSS is dbt's process."""
     from st_assets.defs.dbt.project import DBT_PROJECT_DIR, dbt_executable
-
     from st_resources.warehouse import WarehouseResource
 
     warehouse = work / "warehouse"
