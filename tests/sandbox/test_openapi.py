@@ -47,8 +47,8 @@ def _catalog_operations(doc: str) -> set[tuple[str, str]]:
     and the drift knob."""
     if "## Catalog streams" not in doc or "/_sandbox/drift" not in doc:
         return set()
-    from st_contract.catalog import STREAMS
-    from st_sandbox.catalog.streams import SERVED, layout, official_path
+    from st_contract.catalog import STREAMS, path_template
+    from st_sandbox.catalog.streams import SERVED, layout
 
     ops = {("POST", "/_sandbox/drift"), ("DELETE", "/_sandbox/drift")}
     for stream in SERVED:
@@ -61,7 +61,7 @@ def _catalog_operations(doc: str) -> set[tuple[str, str]]:
             paths = (stream.list_path, *paths)
         for path in paths:
             if path and (not stream.core or path in stream.alias_exports):
-                ops.add(("GET", _normalize(official_path(stream.prefix, path))))
+                ops.add(("GET", _normalize(stream.prefix + path_template(path))))
     return ops
 
 
