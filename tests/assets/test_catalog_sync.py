@@ -106,7 +106,7 @@ def _live_activity(server: SandboxServer) -> Iterator[None]:
 def test_the_whole_catalog_synced_under_chaos_equals_the_dump(
     sandbox_factory: Callable[..., SandboxServer], tmp_path: Path, backend: str
 ) -> None:
-    server = sandbox_factory(customers=120, token_ttl=2)
+    server = sandbox_factory(customers=60, token_ttl=2)
     httpx.post(f"{server.base_url}/_sandbox/v2/export-page-size", json={"exportPageSize": 100})
     first = _first_day()
     defs = _defs(server, tmp_path, backend, first)
