@@ -2,7 +2,7 @@
 
 A module's URL prefix is its spec's ``servers`` path (``/equipmentsystems/v2``,
 ``/sales/v2``, ``/telecom``), never the spec's file name; the paths after it are the
-spec's, with ``{tenant}`` filled in. The v2 backend reads through this table and the
+spec's, with ``{tenant}`` filled in; the core entities' paths come from the catalog. The v2 backend reads through this table and the
 sandbox's v2 surface serves it, so the two cannot disagree, and a test checks every
 path against the official specs.
 """
@@ -10,6 +10,8 @@ path against the official specs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from st_contract.catalog import STREAMS
 
 
 @dataclass(frozen=True)
@@ -42,36 +44,17 @@ SETTINGS = "/settings/v2"
 JPM = "/jpm/v2"
 DISPATCH = "/dispatch/v2"
 ACCOUNTING = "/accounting/v2"
-MEMBERSHIPS = "/memberships/v2"
-EQUIPMENT_SYSTEMS = "/equipmentsystems/v2"
-PRICEBOOK = "/pricebook/v2"
-SALES = "/sales/v2"
 
 V2_PATHS: dict[str, V2Path] = {
-    "customers": V2Path(CRM, "customers", "customers"),
-    "locations": V2Path(CRM, "locations", "locations"),
-    # The sandbox's contacts are the customers' contact methods (phone, e-mail).
-    "contacts": V2Path(CRM, "customers/contacts", "customers/contacts"),
-    "business_units": V2Path(SETTINGS, "business-units", "business-units"),
-    "technicians": V2Path(SETTINGS, "technicians", "technicians"),
-    "job_types": V2Path(JPM, "job-types", None),
-    "jobs": V2Path(JPM, "jobs", "jobs"),
-    "appointments": V2Path(JPM, "appointments", "appointments"),
-    "tax_zones": V2Path(ACCOUNTING, "tax-zones", None),
-    "invoices": V2Path(ACCOUNTING, "invoices", "invoices"),
-    "payments": V2Path(ACCOUNTING, "payments", "payments"),
-    "membership_types": V2Path(MEMBERSHIPS, "membership-types", "membership-types"),
-    "memberships": V2Path(MEMBERSHIPS, "memberships", "memberships"),
-    "recurring_service_events": V2Path(
-        MEMBERSHIPS, "recurring-service-events", "recurring-service-events"
-    ),
-    "installed_equipment": V2Path(EQUIPMENT_SYSTEMS, "installed-equipment", "installed-equipment"),
-    "pricebook_categories": V2Path(PRICEBOOK, "categories", "categories"),
-    "pricebook_services": V2Path(PRICEBOOK, "services", "services"),
-    "pricebook_materials": V2Path(PRICEBOOK, "materials", "materials"),
-    "pricebook_equipment": V2Path(PRICEBOOK, "equipment", "equipment"),
-    "estimates": V2Path(SALES, "estimates", "estimates"),
+    stream.name: V2Path(
+        stream.prefix,
+        stream.list_path or "",
+        stream.export_path.removeprefix("export/") if stream.export_path else None,
+    )
+    for stream in STREAMS
+    if stream.core
 }
+"""The core entities' official paths, from the catalog (``st_contract/catalog``)."""
 # Dispatch's appointment assignments: nested in each appointment by the session API.
 ASSIGNMENTS = V2Path(DISPATCH, "appointment-assignments", "appointment-assignments")
 

@@ -79,8 +79,3 @@ def compare(
     if seen:
         drift.missing = sorted(set(spec) - seen)
     return drift
-
-
-def landed_extras(rows: Iterable[tuple[str, int]]) -> dict[str, int]:
-    """``(field, records)`` pairs from the landing's ``_extra`` keys, as a mapping."""
-    return {name: count for name, count in rows}

@@ -286,14 +286,6 @@ class WarehouseResource(WarehouseViews, dg.ConfigurableResource):  # type: ignor
     def root(self) -> Path:
         return Path(self.warehouse_dir).expanduser().resolve()
 
-    @property
-    def database_path(self) -> Path:
-        return self.root / "warehouse.duckdb"
-
-    def landing(self, entity: str) -> Path:
-        """The landing folder of an entity."""
-        return self.root / "landing" / entity
-
     def month_path(self, entity: str, day: date) -> Path:
         """The file holding the daily partition ``day`` of an entity (its month's)."""
         return self.landing(entity) / f"{day:%Y-%m}.parquet"

@@ -147,11 +147,14 @@ EXCLUDED: tuple[dict[str, str], ...] = tuple(_document()["excluded"])
 """The collection GETs of the specs that are not streams, each with why."""
 
 
+@cache
+def _fields_by_stream() -> dict[str, list[Node]]:
+    return {raw["name"]: raw["fields"] for raw in _document()["streams"]}
+
+
 def fields(name: str) -> list[Node]:
     """The fields (name plus ``Node``) the spec defines for a stream's records."""
-    raw = next(s for s in _document()["streams"] if s["name"] == name)
-    found: list[Node] = raw["fields"]
-    return found
+    return _fields_by_stream()[name]
 
 
 def _python_name(wire: str, taken: set[str]) -> str:
@@ -224,11 +227,6 @@ def landing_model(name: str) -> type[StModel]:
     return _struct_model(core.__name__, fields(name), base=core)
 
 
-def timestamp_fields(name: str) -> tuple[str, ...]:
-    """The top-level timestamp fields of a stream (its record's dates)."""
-    return tuple(f["name"] for f in fields(name) if f["type"] == "timestamp")
-
-
 __all__ = [
     "EXCLUDED",
     "MODULES",
@@ -241,5 +239,4 @@ __all__ = [
     "fields",
     "landing_model",
     "path_template",
-    "timestamp_fields",
 ]
