@@ -1,4 +1,4 @@
-"""``servicetitan/notify/deliveries``: the webhooks' delivery log and outbox, landed whole at
+"""``notify/webhook_deliveries``: the webhooks' delivery log and outbox, landed whole at
 ``landing/webhook_deliveries/`` and ``landing/webhook_outbox/`` and viewed as
 ``raw.webhook_deliveries`` and ``raw.webhook_outbox`` (never the subscribers' secrets,
 and their URLs without query or credentials)."""
@@ -8,13 +8,13 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
-from st_assets.defs.names import GROUP
 from st_resources.notify.records import display_url
 from st_resources.notify.store import NotifyStore
 from st_resources.warehouse import WarehouseResource
 from st_resources.writeback.queue import WriteQueueResource
 
-DELIVERIES_KEY = dg.AssetKey([GROUP, "notify", "deliveries"])
+# Not under ``servicetitan/``: those keys are the streams' (and dbt's source tables').
+DELIVERIES_KEY = dg.AssetKey(["notify", "webhook_deliveries"])
 DELIVERIES_VIEW, OUTBOX_VIEW = "webhook_deliveries", "webhook_outbox"
 _TS = pa.timestamp("us", tz="UTC")
 
