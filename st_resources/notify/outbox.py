@@ -47,7 +47,8 @@ class Outbox:
     def _writing(self, *tables: sa.Table) -> Iterator[sa.Connection]:
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                names = ", ".join(t.name for t in tables)
+                # Always in the same order: two writers never wait on each other's locks.
+                names = ", ".join(sorted(t.name for t in tables))
                 conn.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
             yield conn
 

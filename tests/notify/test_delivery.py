@@ -4,9 +4,11 @@ every event exactly once, ``dead`` after 24 hours, replays."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from st_resources.notify.events import make_event
 from st_resources.notify.records import Event
@@ -16,7 +18,7 @@ from st_resources.notify.tables import DEAD, DELIVERED, EVENT_TYPES, PENDING
 from st_resources.notify.worker import BASE_DELAY, JITTER, MAX_DELAY, Worker
 from tests.notify.conftest import SECRET, Clock, Subscriber, closed_port_url
 
-TIMEOUT = 0.3  # the worker's request timeout (10 s in production)
+TIMEOUT = 0.5  # the worker's request timeout (10 s in production)
 
 
 def _events(clock: Clock, count: int) -> list[Event]:
@@ -119,3 +121,36 @@ def test_backoff_recovery_dead_and_replay(
 
 def _at(row: dict[str, object]) -> datetime:
     return datetime.fromisoformat(str(row["at"]))
+
+
+def test_forever_serves_each_subscriber_on_its_own(
+    tmp_path: Path, subscriber_server: Callable[..., Subscriber]
+) -> None:
+    """``deliver --forever``: a subscriber slower than the poll keeps its thread busy while
+    the healthy one gets every event; the slow one gets them all too, in order, once."""
+    store = NotifyStore(f"sqlite:///{tmp_path / 'wb.sqlite'}")
+    healthy, slow = subscriber_server(), subscriber_server("slow", slow_seconds=0.4)
+    for server in (healthy, slow):
+        store.subscribe(server.url, SECRET, "env:T", frozenset(EVENT_TYPES), Clock().now())
+    events = _events(Clock(), 3)
+    store.record([], events, Clock().now())
+    worker = Worker(store, timeout=5.0)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(0.02, stop))
+    started = time.perf_counter()
+    thread.start()
+    try:
+        while len(healthy.delivered_ids()) < 3 and time.perf_counter() - started < 5:
+            time.sleep(0.01)
+        assert healthy.delivered_ids() == [e.id for e in events]
+        while len(store.deliveries(status=DELIVERED)) < 6 and time.perf_counter() - started < 5:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        thread.join()
+        worker.close()
+    # Answered within the worker's timeout: each delivered once, in order.
+    assert [r.event_id for r in slow.received] == [e.id for e in events]
+    assert len(store.deliveries(status=DELIVERED)) == 6
+    # The healthy one had all three before the slow one answered its first.
+    assert max(r.at for r in healthy.received) < slow.received[0].at
