@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -95,14 +96,22 @@ state_table = sa.Table(
 )
 
 
+_created: set[sa.Engine] = set()
+_created_lock = threading.Lock()
+
+
 def notify_engine(url: str | None) -> sa.Engine:
     """The write-back database's engine (shared with the queue: the same SQLite locking,
     ``BEGIN IMMEDIATE``), with the webhooks' tables created on first use."""
     engine = WriteQueue(url).engine
-    try:
-        metadata.create_all(engine)
-    except sa.exc.IntegrityError:
-        metadata.create_all(engine)  # another process created them (PostgreSQL race)
+    # Checked once per engine and process (a sensor builds a store on every tick).
+    with _created_lock:
+        if engine not in _created:
+            try:
+                metadata.create_all(engine)
+            except sa.exc.IntegrityError:
+                metadata.create_all(engine)  # another process created them (PostgreSQL race)
+            _created.add(engine)
     return engine
 
 
