@@ -100,6 +100,7 @@ def test_events_become_refreshes_of_their_days_and_entities(
         assert request.asset_selection == [asset_key("invoices"), asset_key("jobs")]
         assert request.tags["servicetitan/webhook_events"] == "4"
         assert request.job_name == "servicetitan_changing"
+        assert request.run_config["execution"] == {"config": {"in_process": {}}}
 
     again = _tick(defs, instance, result.cursor)
     assert again.skip_reason is not None and not again.run_requests
@@ -110,6 +111,30 @@ def test_events_become_refreshes_of_their_days_and_entities(
         _defs("http://127.0.0.1:9", tmp_path / "warehouse", other_url), instance, again.cursor
     )
     assert [r.asset_selection for r in moved.run_requests or []] == [[asset_key("payments")]]
+
+
+def test_new_events_wait_while_a_requested_run_has_not_started(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'writeback.sqlite'}"
+    defs = _defs("http://127.0.0.1:9", tmp_path / "warehouse", db_url)
+    store = WebhookStore(db_url)
+    _add(store, "jobs", datetime.now(UTC))
+    first = _tick(defs, instance, None)
+    [request] = first.run_requests or []
+    run = instance.create_run_for_job(
+        defs.resolve_job_def("servicetitan_changing"),
+        run_config=request.run_config,
+        tags={**request.tags, "dagster/sensor_name": "webhook_events"},
+        status=dg.DagsterRunStatus.NOT_STARTED,
+    )
+    _add(store, "payments", datetime.now(UTC))
+    held = _tick(defs, instance, first.cursor)
+    assert held.skip_reason is not None and run.run_id in str(held.skip_reason.skip_message)
+    assert held.cursor is None  # the cursor stays: the events are not skipped
+    instance.report_run_failed(run)  # no longer waiting (any status past starting)
+    [later] = _tick(defs, instance, first.cursor).run_requests or []
+    assert later.asset_selection == [asset_key("payments")]
 
 
 def test_a_sandbox_change_reaches_the_warehouse_through_the_sensor(

@@ -8,9 +8,17 @@ normally) per partition. It runs whatever the backend: webhooks are how the v2 A
 of changes, where the session API has its change feed (``change_feed``). The cursor is a
 position in one database (``st_assets/writes/cursor.py``): another database is read
 from its start, and the run keys keep a refresh from being requested twice.
+
+Latency over throughput: a refresh run lands what the tenant holds when it reads, so
+while one of this sensor's runs has not started yet, the new events wait for the tick
+after it starts (the cursor stays) instead of adding a run that would compete with it
+for the machine; and the runs execute in process (the job is one step: a step
+subprocess would load the code location a second time).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import dagster as dg
 
@@ -24,10 +32,26 @@ from st_resources.writeback.queue import WriteQueueResource
 
 MAX_EVENTS = 5000
 """Events read per tick (the rest wait for the next tick, which comes at once)."""
+SENSOR_NAME = "webhook_events"
+NOT_STARTED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+]
+IN_PROCESS: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
+
+
+def _waiting_run(instance: dg.DagsterInstance) -> str | None:
+    """The id of a run this sensor requested that has not started yet, if any."""
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(tags={"dagster/sensor_name": SENSOR_NAME}, statuses=NOT_STARTED),
+        limit=1,
+    )
+    return runs[0].run_id if runs else None
 
 
 @dg.sensor(
-    name="webhook_events",
+    name=SENSOR_NAME,
     job=jobs.changing_job,
     minimum_interval_seconds=10,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -37,6 +61,11 @@ def webhook_events(
     context: dg.SensorEvaluationContext, writeback_queue: WriteQueueResource
 ) -> dg.SensorResult:
     """One refresh per partition of the days and entities of the events since the cursor."""
+    waiting = _waiting_run(context.instance)
+    if waiting is not None:
+        return dg.SensorResult(
+            skip_reason=dg.SkipReason(f"run {waiting} has not started: new events wait for it")
+        )
     store = WebhookStore(writeback_queue.db_url or None)
     identity = store.identity()
     after = parse_cursor(context.cursor, identity)
@@ -68,4 +97,7 @@ def webhook_events(
         tags={"servicetitan/webhook_events": str(len(events))},
         job_name=jobs.changing_job.name,
     )
-    return dg.SensorResult(run_requests=requests, cursor=cursor)
+    in_process = [
+        r.with_replaced_attrs(run_config={**r.run_config, **IN_PROCESS}) for r in requests
+    ]
+    return dg.SensorResult(run_requests=in_process, cursor=cursor)
