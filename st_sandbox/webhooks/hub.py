@@ -79,6 +79,8 @@ class WebhookHub:
         self.subscriptions: dict[str, Subscription] = {}
         self.log: list[dict[str, Any]] = []
         self.dropped = 0
+        # Changes and deliveries not finished yet (queued, scheduled or being sent).
+        self.pending = 0
         self._changes: queue.Queue[tuple[str, str, int, int]] = queue.Queue(QUEUE_SIZE)
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -142,6 +144,9 @@ class WebhookHub:
             self._changes.put_nowait((entity, action, record_id, us))
         except queue.Full:
             self.dropped += 1  # shown by /_sandbox/webhooks/deliveries; never blocks a write
+            return
+        with self._lock:
+            self.pending += 1
 
     # --- the worker ------------------------------------------------------------------------
 
@@ -169,8 +174,11 @@ class WebhookHub:
         except queue.Empty:
             return
         while True:
-            for delivery in self._events(*change):
+            made = self._events(*change)
+            for delivery in made:
                 heapq.heappush(schedule, delivery)
+            with self._lock:
+                self.pending += len(made) - 1  # the change became its deliveries
             try:
                 change = self._changes.get_nowait()
             except queue.Empty:
@@ -221,6 +229,8 @@ class WebhookHub:
         outcome = "delivered" if error is None else ("failed" if last else "retrying")
         self._record(delivery, status, error, outcome)
         if error is None or last:
+            with self._lock:
+                self.pending -= 1
             return None
         delay = RETRY_SCHEDULE[delivery.attempt] * self.config.webhook_retry_scale
         delivery.attempt += 1

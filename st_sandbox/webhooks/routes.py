@@ -57,8 +57,11 @@ async def unsubscribe(subscription_id: str, tenant: TenantDep) -> Response:
 
 
 # One entry per attempt: eventId, eventType, attempt, status, error, outcome
-# (delivered, retrying, failed); dropped counts changes a full queue could not take.
+# (delivered, retrying, failed); pending counts the changes and deliveries not finished;
+# dropped the changes a full queue could not take.
 @router.get("/_sandbox/webhooks/deliveries", summary="Webhook delivery log")
 async def deliveries(tenant: TenantDep, after: Annotated[int, Query(ge=0)] = 0) -> Response:
     hub = tenant.webhooks
-    return json_response({"data": hub.deliveries(after), "dropped": hub.dropped})
+    return json_response(
+        {"data": hub.deliveries(after), "pending": hub.pending, "dropped": hub.dropped}
+    )

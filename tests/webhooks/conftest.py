@@ -78,6 +78,12 @@ def deliveries(server: SandboxServer) -> list[dict[str, Any]]:
     return list(answer.json()["data"])
 
 
+def pending(server: SandboxServer) -> int:
+    """Changes and deliveries the sandbox has not finished."""
+    answer = httpx.get(f"{server.base_url}/_sandbox/webhooks/deliveries")
+    return int(answer.json()["pending"])
+
+
 def subscribe(server: SandboxServer, url: str, event_types: list[str], key: str = KEY) -> None:
     """Subscribe the sandbox's ``event_types`` to ``url``."""
     answer = httpx.post(

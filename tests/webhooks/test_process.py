@@ -3,14 +3,13 @@ in its environment, subscribed to a sandbox; and its settings errors."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
+from st_resources.webhooks.__main__ import main as receiver_main
 from st_resources.webhooks.store import WebhookStore
 from st_sandbox.server import SandboxServer
 from st_sandbox.webhooks.process import KEY_ENV, ReceiverProcess
@@ -31,14 +30,14 @@ def test_the_receiver_process_stores_what_the_subscribed_sandbox_sends(
     assert receiver._key not in log.read_text()  # the key is never logged
 
 
-def test_the_receiver_refuses_to_start_without_a_valid_key(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
-    env["DAGSTER_HOME"] = str(tmp_path)
-    cmd = [sys.executable, "-m", "st_resources.webhooks", "--port", "1"]
-    missing = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
-    assert missing.returncode == 2 and f"{KEY_ENV} is not set" in missing.stderr
-    short = subprocess.run(
-        cmd, env={**env, KEY_ENV: "too-short"}, capture_output=True, text=True, timeout=60
-    )
-    assert short.returncode == 2 and "32 to 64 characters" in short.stderr
-    assert "too-short" not in short.stderr
+def test_the_receiver_refuses_to_start_without_a_valid_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    assert receiver_main(["--port", "1"]) == 2
+    assert f"{KEY_ENV} is not set" in capsys.readouterr().err
+    monkeypatch.setenv(KEY_ENV, "too-short")
+    assert receiver_main(["--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "32 to 64 characters" in err and "too-short" not in err

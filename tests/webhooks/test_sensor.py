@@ -24,7 +24,7 @@ from st_resources.webhooks.store import WebhookStore
 from st_resources.writeback.queue import WriteQueueResource
 from st_sandbox.server import SandboxServer
 from tests.assets.conftest import resources_for
-from tests.webhooks.conftest import Receiver, deliveries, subscribe, wait_for
+from tests.webhooks.conftest import Receiver, deliveries, pending, subscribe, wait_for
 
 SENSOR = "webhook_events"
 
@@ -153,7 +153,10 @@ def test_a_sandbox_change_reaches_the_warehouse_through_the_sensor(
     answer = httpx.post(f"{server.base_url}/_sandbox/activity", json={"steps": 30})
     assert answer.status_code == 200
     wait_for(
-        lambda: store.count() and store.count() == len({d["eventId"] for d in deliveries(server)}),
+        lambda: (
+            pending(server) == 0
+            and store.count() == len({d["eventId"] for d in deliveries(server)})
+        ),
         15,
         "the deliveries",
     )
