@@ -174,7 +174,7 @@ def section(result: dict[str, Any], command: str) -> str:
     return (
         f"{MARK}\n## Webhook lag: tenant change → row in `raw.<entity>`\n\n"
         f"`{command}` ({when}): sandbox → `st-webhooks-receiver` → sensor `webhook_events` "
-        "(minimum interval 10 s) → a refresh run launched by `dagster-daemon` (default run "
+        "(minimum interval 5 s) → a refresh run launched by `dagster-daemon` (default run "
         "launcher, local SQLite instance, `workspace.yaml`) → landing Parquet. Lag = from the "
         "record's `modifiedOn` to its version readable in the landing.\n\n"
         "| changes | events | landed | p50 s | p95 s | max s | mean s | warm-up s |\n"

@@ -53,7 +53,7 @@ def _waiting_run(instance: dg.DagsterInstance) -> str | None:
 @dg.sensor(
     name=SENSOR_NAME,
     job=jobs.changing_job,
-    minimum_interval_seconds=10,
+    minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="A refresh of the days touched by the ServiceTitan webhook events received.",
 )
