@@ -18,6 +18,7 @@ from st_sandbox.tenant import Tenant
 from st_sandbox.v2.reporting import router as reporting_router
 from st_sandbox.v2.routes import v2_routers
 from st_sandbox.v2.state import V2State
+from st_sandbox.webhooks import routes as webhooks
 
 
 def create_app(tenant: Tenant) -> FastAPI:
@@ -40,4 +41,5 @@ def create_app(tenant: Tenant) -> FastAPI:
         app.include_router(router)
     for router in (reporting_router, sessions.router, reads.router, writes.router, sandbox.router):
         app.include_router(router)
+    app.include_router(webhooks.router)
     return app

@@ -36,6 +36,13 @@ class SandboxConfig:
     # Modules the tenant has not licensed (a URL prefix's first segment: ``payroll``,
     # ``telecom``): every request under ``/{module}/`` answers 403, on both surfaces.
     unlicensed_modules: list[str] = field(default_factory=list)
+    # Webhook deliveries (st_sandbox/webhooks): the official retry delays (10, 30, 60,
+    # 300 s) times this factor (tests use 0.01), the POST timeout, and the out-of-order
+    # and duplicate deliveries ServiceTitan allows, made to happen on purpose.
+    webhook_retry_scale: float = 1.0
+    webhook_timeout: float = 5.0
+    webhook_shuffle: bool = False
+    webhook_duplicate_rate: float = 0.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -44,12 +51,20 @@ class SandboxConfig:
         for name in ("token_ttl", "refresh_ttl"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be > 0 seconds")
-        for name in ("fault_rate", "drop_rate", "slow_rate"):
+        for name in ("fault_rate", "drop_rate", "slow_rate", "webhook_duplicate_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1")
-        for name in ("rate_limit", "latency_ms", "latency_per_record_us", "slow_ms"):
+        for name in (
+            "rate_limit",
+            "latency_ms",
+            "latency_per_record_us",
+            "slow_ms",
+            "webhook_retry_scale",
+        ):
             if getattr(self, name) < 0:
                 problems.append(f"{name} must be >= 0")
+        if not 0 < self.webhook_timeout <= 60:
+            problems.append("webhook_timeout must be between 0 and 60 seconds")
         if any(not m or "/" in m or "," in m for m in self.unlicensed_modules):
             problems.append("unlicensed_modules are URL segments such as payroll or telecom")
         if self.anchor is not None and self.anchor.tzinfo is None:

@@ -1,6 +1,7 @@
-"""``st-dev`` (``make dev``): the sandbox tenant and ``dg dev -w workspace.yaml`` (the
-Dagster UI, the daemon and the code location) together, with the sandbox's demo
-credentials in the environment; Ctrl-C stops both."""
+"""``st-dev`` (``make dev``): the sandbox tenant, the webhook receiver and ``dg dev -w
+workspace.yaml`` (the Dagster UI, the daemon and the code location) together, with the
+sandbox's demo credentials in the environment and the sandbox subscribed to deliver every
+webhook event to the receiver (a key generated for the session); Ctrl-C stops all."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from st_sandbox.config import SandboxConfig
 from st_sandbox.demo import ensure_dagster_home, sandbox_env
 from st_sandbox.server import SandboxProcess
+from st_sandbox.webhooks.process import ReceiverProcess
 
 # ``dg dev`` of this interpreter (``make`` runs without the virtualenv on PATH); the
 # workspace file is the one the tests and a deployment load.
@@ -27,12 +29,17 @@ def main() -> int:
     os.environ.setdefault("ST_WAREHOUSE_DIR", str(Path("data").resolve()))
     Path(os.environ["ST_WAREHOUSE_DIR"]).mkdir(parents=True, exist_ok=True)
     home = ensure_dagster_home()
-    with SandboxProcess(
-        SandboxConfig(customers=2000, activity_per_minute=30), log_file=home / "sandbox.log"
-    ) as sandbox:
+    with (
+        SandboxProcess(
+            SandboxConfig(customers=2000, activity_per_minute=30), log_file=home / "sandbox.log"
+        ) as sandbox,
+        ReceiverProcess(log_file=home / "webhooks.log") as receiver,
+    ):
+        receiver.subscribe(sandbox.base_url)
         env = {**os.environ, **sandbox_env(sandbox.base_url)}
         print(
-            f"Sandbox tenant at {sandbox.base_url}; Dagster UI at http://127.0.0.1:3000 (Ctrl-C stops both)"
+            f"Sandbox tenant at {sandbox.base_url}; webhooks delivered to {receiver.url}; "
+            "Dagster UI at http://127.0.0.1:3000 (Ctrl-C stops all)"
         )
         dagster = subprocess.Popen(DG_DEV, env=env)
         try:

@@ -111,6 +111,7 @@ class SandboxServer:
     def stop(self) -> None:
         """Stop serving and wait for the thread."""
         self._activity_stop.set()
+        self.tenant.webhooks.close()
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

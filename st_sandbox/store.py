@@ -13,7 +13,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import orjson
@@ -23,6 +23,10 @@ from st_sandbox.clock import Clock, to_us, to_us_from_ts
 from st_sandbox.generate import TenantData, paused_gc
 from st_sandbox.generator.spec_fields import fill_spec_fields
 from st_sandbox.table import CursorError, PageQuery, Record, Table
+
+ChangeListener = Callable[[str, str, int, int], None]
+"""Called as ``(entity, "created" | "updated", id, modifiedOn µs)`` under the lock after
+every change; it must return at once (the webhooks only enqueue)."""
 
 BU_ENTITIES_DIRECT = {
     "jobs": "businessUnitId",
@@ -63,6 +67,7 @@ class TenantStore:
                 self.tables[view] = Table.build(rows, parsed, **table_layout(view))
         self.tax_rates = dict(data.tax_rates)
         self.events: list[Record] = []
+        self.listeners: list[ChangeListener] = []
         self._last_us = to_us(data.anchor)
         self._secret = secrets.token_bytes(32)
         self.bu_index = {
@@ -174,6 +179,7 @@ class TenantStore:
             if entity == "appointments":
                 self._index_appointment(record)
             self._sync_views(entity, [], record)
+            self._notify(entity, "created", rid, us)
             return record
 
     def update(self, entity: str, record_id: int, changes: Record) -> Record:
@@ -198,7 +204,12 @@ class TenantStore:
                 self._index_appointment(record)
             if before is not None:
                 self._sync_views(entity, before, record)
+            self._notify(entity, "updated", record_id, us)
             return record
+
+    def _notify(self, entity: str, action: str, record_id: int, us: int) -> None:
+        for listener in self.listeners:
+            listener(entity, action, record_id, us)
 
     def _sync_views(self, entity: str, before: list[Record], record: Record) -> None:
         """Keep the view of ``entity``'s nested records (``NESTED_VIEWS``) in step with a

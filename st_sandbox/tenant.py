@@ -17,6 +17,7 @@ from st_sandbox.config import SandboxConfig
 from st_sandbox.generate import TenantData, generate
 from st_sandbox.limits import FaultInjector, FaultSettings, RateLimiter
 from st_sandbox.store import TenantStore
+from st_sandbox.webhooks.hub import WebhookHub
 from st_sandbox.writes.idempotency import IdempotencyStore
 from st_sandbox.writes.service import WriteService
 
@@ -33,6 +34,7 @@ class Tenant:
     limiter: RateLimiter
     faults: FaultInjector
     activity: ActivityEngine
+    webhooks: WebhookHub
     stats: Counter[str] = field(default_factory=Counter)
     stats_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -74,6 +76,7 @@ class Tenant:
             limiter=RateLimiter(config.rate_limit),
             faults=faults,
             activity=ActivityEngine(store, config.seed + 1),
+            webhooks=WebhookHub(store, config),
         )
 
     def count(self, key: str) -> None:

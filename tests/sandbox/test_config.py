@@ -48,6 +48,10 @@ def test_every_field_round_trips_when_not_the_default() -> None:
         log_requests=False,
         warm_json=True,
         unlicensed_modules=["payroll", "telecom"],
+        webhook_retry_scale=0.01,
+        webhook_timeout=1.5,
+        webhook_shuffle=True,
+        webhook_duplicate_rate=0.25,
     )
     defaults = SandboxConfig()
     # The test covers every field: a new one must be given a non-default value above.
