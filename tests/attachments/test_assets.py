@@ -30,7 +30,7 @@ def run(resources: dict[str, Any], **config: Any) -> dg.ExecuteInProcessResult:
             ASSETS,
             resources=resources,
             instance=instance,
-            run_config={"ops": {"servicetitan__attachments__blobs": {"config": config}}},
+            run_config={"ops": {"attachments__blobs": {"config": config}}},
         )
 
 
@@ -59,7 +59,7 @@ def test_manifest_lists_every_blob_and_a_rerun_skips_them(
         assert blob == f"landing/attachments/blobs/sha256/{sha[:2]}/{sha}"
         assert (warehouse / blob).stat().st_size == size
     again = run(resources, job_ids=jobs, retry_delay_seconds=0)
-    metadata = again.asset_materializations_for_node("servicetitan__attachments__blobs")[0].metadata
+    metadata = again.asset_materializations_for_node("attachments__blobs")[0].metadata
     assert metadata["skipped"].value == len(rows) and metadata["bytes_read"].value == 0
     assert manifest(warehouse) == rows  # downloaded_at kept from the first run
 
@@ -88,7 +88,7 @@ def test_jobs_come_from_the_landed_jobs_window(
     assert {r[0] for r in manifest(warehouse)} == set(recent)
     # v2 lists no checksum: the manifest's hashes let a rerun skip the downloads.
     again = run(resources, days=7, retry_delay_seconds=0)
-    metadata = again.asset_materializations_for_node("servicetitan__attachments__blobs")[0].metadata
+    metadata = again.asset_materializations_for_node("attachments__blobs")[0].metadata
     assert metadata["downloaded"].value == 0 and metadata["bytes_read"].value == 0
 
 
@@ -104,5 +104,5 @@ def test_no_landed_jobs_fails_saying_what_to_do(
             ASSETS, resources=resources, instance=instance, raise_on_error=False
         )
     assert not result.success
-    failure = result.failure_data_for_node("servicetitan__attachments__blobs")
+    failure = result.failure_data_for_node("attachments__blobs")
     assert failure is not None and "materialize servicetitan/jobs first" in str(failure.error)

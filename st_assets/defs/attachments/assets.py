@@ -1,12 +1,12 @@
 """Job attachments as assets, in the group ``servicetitan_attachments``:
 
-- ``servicetitan/attachments/blobs``: the attachments of the jobs modified in the last
+- ``attachments/blobs``: the attachments of the jobs modified in the last
   ``days`` (read from the landed ``jobs`` stream; or the ``job_ids`` given), each
   downloaded into ``landing/attachments/blobs/sha256/ab/<hex>`` unless its content is
   already there (``st_resources/attachments``). What it saw is landed whole as
   ``landing/attachments_listing/data.parquet``. An attachment that will not download to
   its checksum fails the run, naming it, after the others have landed.
-- ``servicetitan/attachments/manifest``: every attachment ever downloaded, one row each
+- ``attachments/manifest``: every attachment ever downloaded, one row each
   (the listing merged into the earlier manifest), at ``landing/attachments_manifest/``,
   viewed as ``raw.attachments_manifest``.
 """
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from st_assets.defs.names import API_POOL, GROUP, asset_key
+from st_assets.defs.names import API_POOL, asset_key
 from st_resources.attachments import BlobStore, DownloadPolicy, download
 from st_resources.attachments.client import AttachmentInfo, AttachmentsClient
 from st_resources.errors import ServiceTitanError
@@ -27,8 +27,9 @@ from st_resources.resource import ServiceTitanResource
 from st_resources.warehouse import WarehouseResource
 
 ATTACHMENTS_GROUP = "servicetitan_attachments"
-BLOBS_KEY = dg.AssetKey([GROUP, "attachments", "blobs"])
-MANIFEST_KEY = dg.AssetKey([GROUP, "attachments", "manifest"])
+# Not under ``servicetitan/``: those keys are the streams (and dbt's source tables).
+BLOBS_KEY = dg.AssetKey(["attachments", "blobs"])
+MANIFEST_KEY = dg.AssetKey(["attachments", "manifest"])
 LISTING = "attachments_listing"
 MANIFEST = "attachments_manifest"
 MANIFEST_SCHEMA = pa.schema(
@@ -186,7 +187,7 @@ def attachments_manifest(warehouse: WarehouseResource) -> dg.MaterializeResult:
     ``downloaded_at``) and refresh ``raw.attachments_manifest``."""
     listing = warehouse.landing(LISTING) / "data.parquet"
     if not listing.is_file():
-        raise dg.Failure("no attachment listing yet: materialize servicetitan/attachments/blobs")
+        raise dg.Failure("no attachment listing yet: materialize attachments/blobs")
     with duckdb.connect() as con:
         con.register("listing", pq.read_table(listing))
         manifest = warehouse.landing(MANIFEST) / "data.parquet"
