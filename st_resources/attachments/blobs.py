@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,9 +108,3 @@ def put_in_outbox(warehouse_dir: Path, source: Path) -> Outboxed:
     finally:
         temp.unlink(missing_ok=True)
     return Outboxed(hasher.hexdigest(), size, target)
-
-
-def copy_file(source: Path, target: Path) -> None:
-    """Copy a file in chunks (bounded memory)."""
-    with source.open("rb") as src, target.open("wb") as dst:
-        shutil.copyfileobj(src, dst, CHUNK)

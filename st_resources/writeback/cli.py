@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("id")
     listing = sub.add_parser("list", help="recent requests")
     listing.add_argument("--status", choices=STATUSES)
-    listing.add_argument("--kind", choices=["create_job", "dispatch", "invoice"])
+    listing.add_argument("--kind", choices=["create_job", "dispatch", "invoice", "attachment"])
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument(
         "--stuck",
