@@ -180,7 +180,8 @@ class UrlSigner:
         if expires is None or not signature:
             raise ApiError(403, "signature_missing", "the URL is not signed; ask for a new one")
         expected = self._mac(method, path, expires)
-        if not hmac.compare_digest(expected, signature):
+        # As bytes: compare_digest refuses str with non-ASCII characters (a forged URL's).
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise ApiError(
                 403, "signature_invalid", "the URL's signature does not match its method and path"
             )
@@ -208,7 +209,8 @@ class AttachmentService:
 
     config: SandboxConfig
     job_created_on: Callable[[int], str | None]
-    first_job_id: int
+    # The lowest job id (it carries the large attachment), asked for when first needed.
+    lowest_job_id: Callable[[], int]
     signer: UrlSigner = field(init=False)
     faults: AttachmentFaults = field(default_factory=AttachmentFaults)
     counters: Counters = field(default_factory=Counters)
@@ -234,8 +236,7 @@ class AttachmentService:
             job = store.get("jobs", job_id)
             return None if job is None else str(job["createdOn"])
 
-        jobs = store.ids("jobs")
-        return cls(tenant.config, created_on, min(jobs) if jobs else 0)
+        return cls(tenant.config, created_on, lambda: min(store.ids("jobs"), default=0))
 
     def close(self) -> None:
         """Remove the uploaded files."""
@@ -272,7 +273,7 @@ class AttachmentService:
                 kind = KINDS[rng.randrange(len(KINDS))]
                 size = rng.randint(kind.min_size, kind.max_size)
                 made.append(self._made(job_id, n, kind, size, created_on))
-        if self.config.large_attachment_mb and job_id == self.first_job_id:
+        if self.config.large_attachment_mb and job_id == self.lowest_job_id():
             size = self.config.large_attachment_mb * 1024 * 1024
             made.append(self._made(job_id, LARGE_SLOT, LARGE, size, created_on))
         return made

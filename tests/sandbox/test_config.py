@@ -48,6 +48,9 @@ def test_every_field_round_trips_when_not_the_default() -> None:
         log_requests=False,
         warm_json=True,
         unlicensed_modules=["payroll", "telecom"],
+        attachment_share=0.5,
+        large_attachment_mb=3,
+        attachment_url_ttl=60.0,
     )
     defaults = SandboxConfig()
     # The test covers every field: a new one must be given a non-default value above.
