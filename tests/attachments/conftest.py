@@ -25,11 +25,12 @@ FAST = DownloadPolicy(max_attempts=4, retry_delay=0.0)
 LARGE_MB = 32
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def att_server() -> Iterator[SandboxServer]:
     """A 20-customer tenant where every job has attachments, and the lowest job a
-    ``LARGE_MB`` one too; shared by a module's tests (each uses its own jobs, and puts
-    back the faults it sets)."""
+    ``LARGE_MB`` one too; shared by the attachment tests of a worker (starting a sandbox
+    costs seconds): each test uses jobs of its own (``job_ids(...)[n]``, a distinct ``n``
+    per test) and puts back the faults it sets."""
     config = SandboxConfig(
         **{**DEFAULT_TEST_CONFIG, "customers": 20, "log_requests": False},
         attachment_share=1.0,
@@ -42,9 +43,9 @@ def att_server() -> Iterator[SandboxServer]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tokens(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A token cache shared by a module's tests: one login per user and app (a TOTP
+    """A token cache shared with ``att_server``: one login per user and app (a TOTP
     code is single-use, so a second login within its 30 s would wait for the next)."""
     return tmp_path_factory.mktemp("tokens")
 

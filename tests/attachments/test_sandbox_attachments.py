@@ -11,14 +11,14 @@ import pytest
 
 from st_sandbox.server import SandboxServer
 from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
-from tests.attachments.conftest import job_ids, set_faults
+from tests.attachments.conftest import job_ids, session_backend, set_faults
 from tests.helpers import login
 
 
 @pytest.fixture(scope="module")
-def http(att_server: SandboxServer) -> httpx.Client:
-    """The session API as the demo user."""
-    token = login(att_server.base_url)["token"]
+def http(att_server: SandboxServer, tokens: Path) -> httpx.Client:
+    """The session API as the demo user (the shared session: one TOTP login)."""
+    token = session_backend(att_server, tokens).transport.auth.token()
     return httpx.Client(base_url=att_server.base_url, headers={"Authorization": f"Bearer {token}"})
 
 
