@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import signal
 import statistics
 import sys
@@ -36,6 +35,7 @@ from typing import Any
 import duckdb
 import httpx
 
+from benchmarks.sections import write_section
 from st_resources.webhooks.store import StoredEvent, WebhookStore
 from st_sandbox.config import SandboxConfig
 from st_sandbox.daemon import DaemonProcess, wait_until
@@ -45,7 +45,7 @@ from st_sandbox.webhooks.process import ReceiverProcess
 
 ENTITIES = ("appointments", "invoices", "payments", "customers", "memberships", "jobs")
 HERE = Path(__file__).resolve().parent
-MARK, END = "<!-- webhook_lag -->", "<!-- /webhook_lag -->"
+SECTION = "webhook_lag"
 WARM_UP_TIMEOUT = 600.0
 LAG_TIMEOUT = 300.0
 
@@ -172,7 +172,7 @@ def section(result: dict[str, Any], command: str) -> str:
     """The RESULTS.md section of one measurement."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return (
-        f"{MARK}\n## Webhook lag: tenant change → row in `raw.<entity>`\n\n"
+        "## Webhook lag: tenant change → row in `raw.<entity>`\n\n"
         f"`{command}` ({when}): sandbox → `st-webhooks-receiver` → sensor `webhook_events` "
         "(minimum interval 5 s) → a refresh run launched by `dagster-daemon` (default run "
         "launcher, local SQLite instance, `workspace.yaml`) → landing Parquet. Lag = from the "
@@ -182,16 +182,8 @@ def section(result: dict[str, Any], command: str) -> str:
         f"| {result['changes']} | {result['events']} | {result['landed']} | "
         f"{result['p50']:.1f} | {result['p95']:.1f} | {result['max']:.1f} | "
         f"{result['mean']:.1f} | {result['warm_up_seconds']:.0f} |\n\n"
-        f"Entities: {', '.join(result['entities'])}. Target: p95 ≤ 60 s.\n{END}\n"
+        f"Entities: {', '.join(result['entities'])}. Target: p95 ≤ 60 s.\n"
     )
-
-
-def write_section(text: str, path: Path = HERE / "RESULTS.md") -> None:
-    """Replace this benchmark's section of ``path`` (or append it)."""
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(MARK) + ".*?" + re.escape(END) + "\n?", re.S)
-    updated = pattern.sub(text, current) if MARK in current else current.rstrip() + "\n\n" + text
-    path.write_text(updated)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=2))
     if result["landed"] and not args.no_write:
         command = f"python -m benchmarks.webhook_lag --changes {args.changes} --customers {args.customers}"
-        write_section(section(result, command))
+        write_section(SECTION, section(result, command), HERE / "RESULTS.md")
     return 0 if result["landed"] == result["events"] else 1
 
 

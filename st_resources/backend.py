@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from st_contract.entities import EntitySpec
 from st_contract.models import Event
+from st_resources.attachments.client import AttachmentsClient
 from st_resources.metrics import CallMetrics
 from st_resources.reports import ReportsClient
 
@@ -79,7 +80,8 @@ class Capabilities:
     new invoice for the job (``create``), or items added to the invoice the tenant
     created with the job (``add_items``). ``auto_invoice``: whether the backend can bill
     from sold estimates (discounts and tax zones). ``reports``: whether it runs custom
-    reports (``Backend.reports``, ``st_resources/reports.py``).
+    reports (``Backend.reports``, ``st_resources/reports.py``). ``attachments``: whether
+    it lists, downloads and uploads job attachments (``Backend.attachments``).
     """
 
     writes: Mapping[str, frozenset[str]]
@@ -87,6 +89,7 @@ class Capabilities:
     invoices: Literal["create", "add_items"] = "create"
     auto_invoice: bool = False
     reports: bool = False
+    attachments: bool = False
 
     def refusal(self, kind: str, fields: set[str]) -> str | None:
         """Why a request of ``kind`` that sets ``fields`` cannot be sent, or None."""
@@ -116,6 +119,8 @@ class Backend(Protocol):
     change_feed: ChangeFeed | None
     # Custom reports (the Reporting API); present when ``capabilities.reports``.
     reports: ReportsClient | None
+    # Job attachments (st_resources/attachments); present when ``capabilities.attachments``.
+    attachments: AttachmentsClient | None
 
     def login(self) -> None:
         """Authenticate now (otherwise the first request does)."""

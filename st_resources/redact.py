@@ -18,6 +18,9 @@ MASK = "[REDACTED]"
 _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"\b(?:at|rt)_[A-Za-z0-9_-]{16,}"),
+    # A signed URL's signature (attachments' download and upload URLs) is a credential
+    # until it expires.
+    re.compile(r"(?i)((?:signature|x-amz-signature|sig)=)[^&\s\"']+"),
     re.compile(
         r'(?i)("?(?:password|refreshToken|refresh_token|totp_secret|token)"?\s*[:=]\s*"?)[^",\s}]+'
     ),

@@ -17,6 +17,9 @@ from pydantic import BaseModel
 
 from st_contract.entities import EntitySpec
 from st_contract.models import Event
+from st_resources.attachments.client import AttachmentsClient
+from st_resources.attachments.session_client import SessionAttachments
+from st_resources.attachments.write import send_attachment
 from st_resources.auth import MfaCodeProvider, SessionAuth
 from st_resources.backend import Capabilities, ChangeBatch, ChangeFeed, WriteResult
 from st_resources.errors import UnsupportedOperation
@@ -28,10 +31,16 @@ from st_resources.transport import Call, OverTransport, Transport
 
 # The session API sends every write kind, every field of it, and bills from estimates.
 SESSION_CAPABILITIES = Capabilities(
-    writes={"create_job": frozenset(), "dispatch": frozenset(), "invoice": frozenset()},
+    writes={
+        "create_job": frozenset(),
+        "dispatch": frozenset(),
+        "invoice": frozenset(),
+        "attachment": frozenset(),
+    },
     auto_invoice=True,
     invoices="create",
     reports=True,
+    attachments=True,
 )
 
 
@@ -73,6 +82,7 @@ class SessionBackend(OverTransport):
         self.page_size = settings.page_size
         self.change_feed: ChangeFeed | None = SessionChangeFeed(self.transport)
         self.reports: ReportsClient | None = ReportsClient(self.transport, SESSION_REPORT_PATHS)
+        self.attachments: AttachmentsClient | None = SessionAttachments(self.transport)
 
     def __repr__(self) -> str:
         return (
@@ -168,6 +178,8 @@ class SessionBackend(OverTransport):
         with the same key, and a replay says so (``replayed``)."""
         if not idempotency_key:
             raise ValueError("every write needs an idempotency_key (e.g. the request's uuid)")
+        if kind == "attachment":  # the upload-URL flow, checked by its SHA-256
+            return send_attachment(self.attachments, body)
         method, path = _route(kind, job_id)
         call = Call(
             method,

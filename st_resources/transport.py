@@ -21,7 +21,8 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -178,6 +179,52 @@ class Transport:
         except ValueError:
             payload = {}
         return response.status_code, payload if isinstance(payload, dict) else {}
+
+    @contextmanager
+    def stream(
+        self, call: Call, *, content: Any = None, files: Mapping[str, Any] | None = None
+    ) -> Iterator[httpx.Response]:
+        """Send ``call`` once and give its answer unread, for bodies too big for memory
+        (attachments, ``st_resources/attachments``): the limiter, the bearer (when
+        ``call.authenticated``; never to a signed URL) and the metrics as ``request``, but
+        no retries, which the caller makes (resuming a download with ``Range``). An error
+        answer raises its typed ``ServiceTitanError``; a connection error, or a token the
+        tenant refused (invalidated first), a ``TransientError``."""
+        self.limiter.acquire(call.priority)
+        token = self.auth.token() if call.authenticated else None
+        headers = {
+            **(call.headers or {}),
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        }
+        request = self.http.build_request(
+            call.method,
+            call.path,
+            params=call.params,
+            headers=headers,
+            content=content,
+            files=files,
+        )
+        started, where = time.perf_counter(), request.url.path
+        try:
+            response = self.http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            self.metrics.add(calls=1, errors=1, seconds=time.perf_counter() - started)
+            raise TransientError(
+                f"{call.method} {where} failed: {type(exc).__name__}", code="connection_error"
+            ) from None
+        try:
+            if response.status_code >= 400:
+                response.read()
+                error = error_body(response)
+                if token and response.status_code == 401 and error.get("code") in REAUTH_CODES:
+                    self.auth.invalidate(token)
+                    raise TransientError(f"token refused on {where}", code="token_expired")
+                raise self._error(response, error)
+            yield response
+        finally:
+            response.close()
+            elapsed = time.perf_counter() - started
+            self.metrics.add(calls=1, bytes=response.num_bytes_downloaded, seconds=elapsed)
 
     # --- the request path --------------------------------------------------------------------
 

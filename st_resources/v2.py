@@ -22,6 +22,9 @@ from typing import Any
 import pyarrow as pa
 
 from st_contract.entities import EntitySpec
+from st_resources.attachments.client import AttachmentsClient
+from st_resources.attachments.v2_client import V2Attachments
+from st_resources.attachments.write import send_attachment
 from st_resources.backend import Capabilities, ChangeFeed, WriteResult
 from st_resources.errors import UnsupportedOperation
 from st_resources.reports import ReportsClient, v2_report_paths
@@ -37,6 +40,7 @@ V2_CAPABILITIES = Capabilities(
     writes={
         "dispatch": frozenset({"status"}),
         "invoice": frozenset({"payment", "discounts", "tax_zone_id", "summary"}),
+        "attachment": frozenset(),
     },
     refusals={
         "create_job": NO_OPERATION
@@ -54,6 +58,7 @@ V2_CAPABILITIES = Capabilities(
     invoices="add_items",
     auto_invoice=False,
     reports=True,
+    attachments=True,
 )
 
 
@@ -78,6 +83,9 @@ class V2Backend(OverTransport):
         # The official Reporting API (/reporting/v2), 5 runs of a report a minute.
         self.reports: ReportsClient | None = ReportsClient(
             self.transport, v2_report_paths(settings.tenant_id)
+        )
+        self.attachments: AttachmentsClient | None = V2Attachments(
+            self.transport, settings.tenant_id
         )
         state = ExportState(settings.state_dir, settings.tenant_id)
         self.reader = V2Reader(self.transport, settings.tenant_id, settings.page_size, state)
@@ -156,6 +164,8 @@ class V2Backend(OverTransport):
         if kind not in self.capabilities.writes:
             refusal = self.capabilities.refusal(kind, set()) or kind
             raise UnsupportedOperation(refusal, code="unsupported")
+        if kind == "attachment":  # multipart POST, confirmed by downloading it back
+            return send_attachment(self.attachments, body)
         if job_id is None:
             raise ValueError(f"a {kind} needs the job's id")
         log.info("v2 %s of job %s for write request %s", kind, job_id, idempotency_key)

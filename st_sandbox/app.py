@@ -8,6 +8,8 @@ middleware. Routes find the tenant in ``app.state.tenant``.
 
 from fastapi import FastAPI
 
+from st_sandbox import attachments_routes
+from st_sandbox.attachments import AttachmentService
 from st_sandbox.catalog import drift
 from st_sandbox.catalog import routes_session as catalog_session
 from st_sandbox.catalog import routes_v2 as catalog_v2
@@ -31,10 +33,13 @@ def create_app(tenant: Tenant) -> FastAPI:
     app.state.tenant = tenant
     # The v2 surface's apps, tokens and signing key live as long as the app.
     app.state.v2 = V2State.demo(tenant.config.token_ttl)
+    app.state.attachments = AttachmentService.of(tenant)
     install_error_handlers(app)
     app.add_middleware(SandboxMiddleware, tenant=tenant)
     # The catalog streams' routes come first: their literal paths must win over the core
     # routes' ``{id}`` paths they sit next to (st_sandbox/catalog/routes_session.py).
+    for router in (attachments_routes.v2_router, attachments_routes.router):
+        app.include_router(router)
     for router in (catalog_v2.router, catalog_session.router, drift.router):
         app.include_router(router)
     for router in v2_routers():

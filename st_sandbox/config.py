@@ -43,6 +43,12 @@ class SandboxConfig:
     webhook_timeout: float = 5.0
     webhook_shuffle: bool = False
     webhook_duplicate_rate: float = 0.0
+    # Job attachments (st_sandbox/attachments.py): the share of jobs that have some, one
+    # large attachment of this many MiB on the first job (0: none), and how long a signed
+    # download or upload URL lives.
+    attachment_share: float = 0.25
+    large_attachment_mb: int = 0
+    attachment_url_ttl: float = 900.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -51,7 +57,13 @@ class SandboxConfig:
         for name in ("token_ttl", "refresh_ttl"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be > 0 seconds")
-        for name in ("fault_rate", "drop_rate", "slow_rate", "webhook_duplicate_rate"):
+        for name in (
+            "fault_rate",
+            "drop_rate",
+            "slow_rate",
+            "webhook_duplicate_rate",
+            "attachment_share",
+        ):
             if not 0 <= getattr(self, name) <= 1:
                 problems.append(f"{name} must be between 0 and 1")
         for name in (
@@ -65,6 +77,10 @@ class SandboxConfig:
                 problems.append(f"{name} must be >= 0")
         if not 0 < self.webhook_timeout <= 60:
             problems.append("webhook_timeout must be between 0 and 60 seconds")
+        if not 0 <= self.large_attachment_mb <= 1024:
+            problems.append("large_attachment_mb must be between 0 and 1024")
+        if self.attachment_url_ttl <= 0:
+            problems.append("attachment_url_ttl must be > 0 seconds")
         if any(not m or "/" in m or "," in m for m in self.unlicensed_modules):
             problems.append("unlicensed_modules are URL segments such as payroll or telecom")
         if self.anchor is not None and self.anchor.tzinfo is None:

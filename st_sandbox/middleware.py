@@ -12,6 +12,7 @@ import time
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from st_sandbox.attachments import is_attachment_upload
 from st_sandbox.errors import ApiError
 from st_sandbox.limits import FAULT_CODES
 from st_sandbox.tenant import Tenant
@@ -81,7 +82,7 @@ class SandboxMiddleware:
                 {"module": module},
             )
             await send_error(send_wrapped, error, request_id, official=is_v2_path(path))
-        elif length > MAX_BODY:
+        elif length > MAX_BODY and not is_attachment_upload(method, path):
             error = ApiError(
                 413, "payload_too_large", f"the body is over {MAX_BODY} bytes; send less"
             )

@@ -4,6 +4,7 @@
         --end 2026-05-01T11:00:00Z --status Dispatched
     st-writeback submit invoice --job 12 --items items.json --discount 10% --payment card:tok_visa
     st-writeback submit --wait --timeout 60 dispatch --job 12 --technician any ...
+    st-writeback submit attachment --job 12 --file photo.jpg [--name NAME]
     st-writeback status <id>
     st-writeback list --status conflict
     st-writeback list --stuck
@@ -38,6 +39,7 @@ from typing import Any
 import dagster as dg
 
 from st_resources.resource import REQUIRED_ENV, backend_from_env, resource_from_env
+from st_resources.writeback.attachment_payload import attachment_payload
 from st_resources.writeback.payloads import ANY_TECHNICIAN, Payload, PayloadError
 from st_resources.writeback.preflight import tenant_check
 from st_resources.writeback.queue import (
@@ -103,6 +105,12 @@ def _items(path: str) -> Any:
 
 def payload_from_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     """The request kind and raw payload the command line describes."""
+    if args.what == "attachment":  # the file is copied into the outbox first
+        warehouse = Path(args.warehouse_dir or os.environ.get("ST_WAREHOUSE_DIR") or "data")
+        file = Path(args.file)
+        return "attachment", attachment_payload(
+            args.job, file, warehouse, args.name, args.content_type
+        )
     if args.what == "dispatch":
         return "dispatch", {
             "job_id": args.job,
@@ -213,14 +221,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--summary")
     create.add_argument("--technician", action="append")
     _window_args(create, required=True)
-    for kind_parser in (dispatch, invoice, create):
+    attach = kinds.add_parser("attachment", help="attach a file to a job (copied to the outbox)")
+    attach.add_argument("--job", type=int, required=True)
+    attach.add_argument("--file", required=True, help="the file to attach")
+    attach.add_argument("--name", help="its name on the job (default: the file's)")
+    attach.add_argument("--content-type", help="MIME type (default: guessed from the name)")
+    attach.add_argument("--warehouse-dir", help="default: ST_WAREHOUSE_DIR, else ./data")
+    for kind_parser in (dispatch, invoice, create, attach):
         _wait_args(kind_parser, default=argparse.SUPPRESS)
 
     status = sub.add_parser("status", help="one request, with its audit rows")
     status.add_argument("id")
     listing = sub.add_parser("list", help="recent requests")
     listing.add_argument("--status", choices=STATUSES)
-    listing.add_argument("--kind", choices=["create_job", "dispatch", "invoice"])
+    listing.add_argument("--kind", choices=["create_job", "dispatch", "invoice", "attachment"])
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument(
         "--stuck",

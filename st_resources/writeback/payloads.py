@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from st_resources.reads import api_timestamp
 
-Kind = Literal["create_job", "dispatch", "invoice"]
-KINDS: tuple[str, ...] = ("create_job", "dispatch", "invoice")
+Kind = Literal["create_job", "dispatch", "invoice", "attachment"]
+KINDS: tuple[str, ...] = ("create_job", "dispatch", "invoice", "attachment")
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_MONEY = Decimal("1000000000")
 ANY_TECHNICIAN = "any"
@@ -248,6 +248,16 @@ MODELS: dict[str, type[Payload]] = {
     "dispatch": DispatchPayload,
     "invoice": InvoicePayload,
 }
+
+
+def _register_attachment() -> None:
+    # Its own module (st_resources/writeback/attachment_payload.py) imports this one.
+    from st_resources.writeback.attachment_payload import AttachmentPayload
+
+    MODELS["attachment"] = AttachmentPayload
+
+
+_register_attachment()
 
 
 def parse_payload(kind: str, payload: Any) -> Payload:

@@ -43,6 +43,8 @@ AFFECTED_ENTITIES: dict[str, tuple[str, ...]] = {
     "create_job": ("jobs", "appointments"),
     "dispatch": ("jobs", "appointments"),
     "invoice": ("jobs", "invoices", "payments", "customers"),
+    # Attachments are not a stream; the job is refreshed, as ServiceTitan touches it.
+    "attachment": ("jobs",),
 }
 
 
@@ -57,6 +59,8 @@ def result_of(kind: str, body: dict[str, Any]) -> dict[str, Any]:
             "jobId": body.get("id"),
             "appointmentIds": [a["id"] for a in body.get("appointments") or []],
         }
+    if kind == "attachment":
+        return {k: body.get(k) for k in ("jobId", "id", "fileName", "sha256")}
     if kind == "dispatch":
         return {
             "jobId": body.get("jobId"),

@@ -30,7 +30,9 @@ MODULES = tuple(
 ALL_SCOPES = tuple(f"tn.{m}:{rw}" for m in MODULES for rw in ("r", "w"))
 # The Reporting API's official scopes (read only; st_sandbox/v2/reporting.py).
 REPORTING_SCOPES = ("tn.rpr.reportcategories:r", "tn.rpr.reports:r")
-ALL_SCOPES = (*ALL_SCOPES, *REPORTING_SCOPES)
+# The forms module's job attachments (st_sandbox/attachments_routes.py).
+ATTACHMENT_SCOPES = ("tn.frm.jobs:r", "tn.frm.jobs:w")
+ALL_SCOPES = (*ALL_SCOPES, *REPORTING_SCOPES, *ATTACHMENT_SCOPES)
 READ_SCOPES = tuple(s for s in ALL_SCOPES if s.endswith(":r"))
 
 

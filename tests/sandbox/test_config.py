@@ -52,6 +52,9 @@ def test_every_field_round_trips_when_not_the_default() -> None:
         webhook_timeout=1.5,
         webhook_shuffle=True,
         webhook_duplicate_rate=0.25,
+        attachment_share=0.5,
+        large_attachment_mb=3,
+        attachment_url_ttl=60.0,
     )
     defaults = SandboxConfig()
     # The test covers every field: a new one must be given a non-default value above.
