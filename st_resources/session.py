@@ -28,7 +28,17 @@ from st_resources.transport import Call, OverTransport, Transport
 
 # The session API sends every write kind, every field of it, and bills from estimates.
 SESSION_CAPABILITIES = Capabilities(
-    writes={"create_job": frozenset(), "dispatch": frozenset(), "invoice": frozenset()},
+    writes={
+        "create_job": frozenset(),
+        "dispatch": frozenset({"reason_id", "memo"}),
+        "invoice": frozenset(),
+    },
+    refusals={
+        "dispatch.fields": "the session API's dispatch takes no {fields} (a hold or "
+        "cancellation reason is the official v2 API's): drop them",
+        "payment_status": "the session API has no operation for payments' export status: "
+        "set it in ServiceTitan, or use the v2 backend (ST_BACKEND=v2)",
+    },
     auto_invoice=True,
     invoices="create",
     reports=True,
