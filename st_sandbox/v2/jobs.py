@@ -62,7 +62,8 @@ async def create_job(
         items = [item.model_dump() for item in body.externalData.externalData]
         external = (str(body.externalData.applicationGuid), items)
     sandbox.count("write v2 create job")
-    job = sandbox.writes.create_job(session_body, extra, external)
+    # The official API opens the job's invoice with the job (items come later).
+    job = sandbox.writes.create_job(session_body, extra, external, with_invoice=True)
     job.pop("appointments", None)
     sandbox.writes.answering("create_job", _client(request))
     return json_response(shape(V2_BY_ENTITY["jobs"], job, export=False))

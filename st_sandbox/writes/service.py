@@ -34,14 +34,20 @@ class WriteService:
         body: CreateJobBody,
         more: Sequence[tuple[Window, list[int]]] = (),
         external: tuple[str, list[Record]] | None = None,
+        with_invoice: bool = False,
     ) -> Record:
         """``POST /jobs``: the new job with its ``appointments``; ``external`` is the
-        official (application guid, ``externalData`` items) of the job."""
+        official (application guid, ``externalData`` items) of the job; ``with_invoice``
+        opens its empty invoice, as the official API does for the jobs it books."""
         with self.store.lock:
             items = external[1] if external is not None else None
             job = jobs.create_job(self.store, body, more, items)
             if external is not None:
                 self.external_guids[("jobs", job["id"])] = external[0]
+            if with_invoice:
+                invoices.open_invoice(self.store, job["id"])
+                appointments = job["appointments"]
+                job = {**(self.store.get("jobs", job["id"]) or job), "appointments": appointments}
             return job
 
     def dispatch(self, job_id: int, body: DispatchBody, if_match: str | None) -> Record:

@@ -6,7 +6,7 @@ is queued; the sandbox's v2 bodies are validated as the official API's are."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -19,13 +19,23 @@ from st_resources.v2_writes_jobs import job_request
 from st_resources.writeback.payloads import PayloadError, parse_payload
 from st_resources.writeback.preflight import tenant_check
 from st_resources.writeback.sender import prepare_body, send
+from st_sandbox.config import SandboxConfig
 from st_sandbox.server import SandboxServer
+from tests.conftest import DEFAULT_TEST_CONFIG
 from tests.sandbox.v2_support import request_errors, response_errors, tenant_path, v2_client
 from tests.writeback.conftest import Harness, create_jobs, dump, future_slot, writes_sent
 from tests.writeback.test_scenarios import invoice_payload
 from tests.writeback.test_v2 import invoiced_completed_job
 
 JPM = "/jpm/v2"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    """One small tenant for the module: each test writes to records of its own."""
+    started = SandboxServer(SandboxConfig(**{**DEFAULT_TEST_CONFIG, "customers": 80})).start()
+    yield started
+    started.stop()
 
 
 def _booking(server: SandboxServer, summary: str, **extra: Any) -> dict[str, Any]:
