@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from st_contract.v2_paths import CREATE_JOB
-from st_resources.errors import ApiValidationError
+from st_resources.errors import UnsupportedOperation
 from st_resources.transport import Call, Transport
 from st_resources.v2_reads import V2Reader
 from st_resources.v2_writes import Written
@@ -33,10 +33,10 @@ class V2JobBooker:
 
     def create_job(self, body: dict[str, Any], job_id: int | None, request_id: str) -> Written:
         """The job of write request ``request_id``: found, or booked now."""
+        request = job_request(body, self.application_guid, request_id)  # checked first
         found = self.booked(request_id)
         if found is not None:
             return Written(self._with_appointments(found), 0)
-        request = job_request(body, self.application_guid, request_id)
         url = CREATE_JOB.url(self.reader.tenant_id)
         answer = self.transport.request(Call(CREATE_JOB.method, url, json_body=request)).json()
         return Written(self._with_appointments(answer), 1)
@@ -65,9 +65,10 @@ def job_request(body: dict[str, Any], application_guid: str, request_id: str) ->
     """The official ``JobCreateRequest`` of the session API's booking body, tagged with
     the write request's id."""
     if not body.get("campaignId"):
-        raise ApiValidationError(
-            "the official v2 API books a job only with its campaign: give campaign_id",
-            code="validation_error",
+        raise UnsupportedOperation(
+            "the official v2 API books a job only with its marketing campaign "
+            "(JobCreateRequest.campaignId is required): give campaign_id",
+            code="unsupported",
         )
     window = body["appointment"]
     appointment = {**window, "technicianIds": list(body.get("technicianIds") or [])}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,8 @@ from st_resources.writeback.payloads import PayloadError, parse_payload
 from st_resources.writeback.preflight import tenant_check
 from st_resources.writeback.sender import prepare_body, send
 from st_sandbox.config import SandboxConfig
+from st_sandbox.demo import sandbox_env
+from st_sandbox.demo_writes import run_demo_writes
 from st_sandbox.server import SandboxServer
 from tests.conftest import DEFAULT_TEST_CONFIG
 from tests.sandbox.v2_support import request_errors, response_errors, tenant_path, v2_client
@@ -275,3 +278,20 @@ def test_the_sandbox_validates_v2_write_bodies_as_the_official_api(server: Sandb
             http.post(statuses, json={"paymentIds": [999999], "status": "Posted"}).status_code
             == 400
         )
+
+
+def test_the_demo_books_dispatches_and_invoices_a_job_through_v2(
+    server: SandboxServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for var, value in {**sandbox_env(server.base_url, "v2"), "ST_RATE_LIMIT": "1000"}.items():
+        monkeypatch.setenv(var, value)
+    before = {j["id"] for j in dump(server, "jobs")}
+    ids = run_demo_writes(server.base_url, tmp_path)
+    [job] = [j for j in dump(server, "jobs") if j["id"] not in before]
+    assert ids["job"] == job["id"] and job["jobStatus"] == "Completed"
+    assert job["invoiceId"] == ids["invoiceId"]
+    [invoice] = [i for i in dump(server, "invoices") if i["id"] == ids["invoiceId"]]
+    assert invoice["summary"] == "Seasonal tune-up" and Decimal(invoice["discountTotal"]) > 0
+    assert [a["id"] for a in dump(server, "appointments") if a["jobId"] == job["id"]] == [
+        ids["appointment"]
+    ]
