@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -92,7 +93,6 @@ class V2Settings(TransportSettings):
     state_dir: Path | None = Field(default=None, description="Export continuation state")
     application_guid: str = Field(
         default=DEFAULT_APPLICATION_GUID,
-        pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$",
         description="The guid of the externalData on the jobs the backend books "
         "(ST_APPLICATION_GUID): keep it fixed per tenant",
     )
@@ -101,6 +101,17 @@ class V2Settings(TransportSettings):
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
+
+    @field_validator("application_guid")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        try:
+            return str(UUID(value))
+        except ValueError:
+            raise ValueError(
+                f"ST_APPLICATION_GUID (application_guid) must be a guid such as "
+                f"{DEFAULT_APPLICATION_GUID}, not {value!r}"
+            ) from None
 
     @property
     def auth_base(self) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from st_resources.backend import Backend
 from st_resources.errors import ApiValidationError
-from st_resources.settings import DEFAULT_APPLICATION_GUID
+from st_resources.settings import DEFAULT_APPLICATION_GUID, V2Settings
 from st_resources.v2_writes_jobs import job_request
 from st_resources.writeback.payloads import PayloadError, parse_payload
 from st_resources.writeback.preflight import tenant_check
@@ -295,3 +295,8 @@ def test_the_demo_books_dispatches_and_invoices_a_job_through_v2(
     assert [a["id"] for a in dump(server, "appointments") if a["jobId"] == job["id"]] == [
         ids["appointment"]
     ]
+
+
+def test_a_bad_application_guid_says_what_to_fix() -> None:
+    with pytest.raises(ValueError, match=r"ST_APPLICATION_GUID .* must be a guid such as"):
+        V2Settings(client_id="c", client_secret="s", app_key="k", tenant_id=1, application_guid="x")
