@@ -44,6 +44,7 @@ SETTINGS = "/settings/v2"
 JPM = "/jpm/v2"
 DISPATCH = "/dispatch/v2"
 ACCOUNTING = "/accounting/v2"
+PRICEBOOK = "/pricebook/v2"
 
 V2_PATHS: dict[str, V2Path] = {
     stream.name: V2Path(
@@ -78,12 +79,30 @@ RESCHEDULE = V2Operation("PATCH", JPM, "appointments/{id}/reschedule")
 ASSIGN_TECHNICIANS = V2Operation("POST", DISPATCH, "appointment-assignments/assign-technicians")
 UNASSIGN_TECHNICIANS = V2Operation("POST", DISPATCH, "appointment-assignments/unassign-technicians")
 INVOICE_ITEMS = V2Operation("PATCH", ACCOUNTING, "invoices/{id}/items")
+CREATE_JOB = V2Operation("POST", JPM, "jobs")
+HOLD_APPOINTMENT = V2Operation("PUT", JPM, "appointments/{id}/hold")
+REMOVE_HOLD = V2Operation("DELETE", JPM, "appointments/{id}/hold")
+CANCEL_JOB = V2Operation("PUT", JPM, "jobs/{id}/cancel")
+REMOVE_CANCELLATION = V2Operation("PUT", JPM, "jobs/{id}/remove-cancellation")
+UPDATE_INVOICE = V2Operation("PATCH", ACCOUNTING, "invoices/{id}")
+PAYMENT_STATUS = V2Operation("POST", ACCOUNTING, "payments/status")
 WRITES: tuple[V2Operation, ...] = (
     RESCHEDULE,
     ASSIGN_TECHNICIANS,
     UNASSIGN_TECHNICIANS,
     INVOICE_ITEMS,
+    CREATE_JOB,
+    HOLD_APPOINTMENT,
+    REMOVE_HOLD,
+    CANCEL_JOB,
+    REMOVE_CANCELLATION,
+    UPDATE_INVOICE,
+    PAYMENT_STATUS,
 )
+# Reads the writes need beyond the entities' lists: the pricebook's discounts and fees
+# (an invoice's discounts are items of these).
+DISCOUNTS_AND_FEES = V2Operation("GET", PRICEBOOK, "discounts-and-fees")
+WRITE_READS: tuple[V2Operation, ...] = (DISCOUNTS_AND_FEES,)
 
 
 def reads() -> tuple[V2Operation, ...]:
@@ -98,7 +117,7 @@ def reads() -> tuple[V2Operation, ...]:
 
 def operations() -> tuple[V2Operation, ...]:
     """Every official operation the product calls (a test checks each against the specs)."""
-    return (*reads(), *WRITES)
+    return (*reads(), *WRITE_READS, *WRITES)
 
 
 # Every module prefix the product calls, for the sandbox's scopes.

@@ -21,7 +21,13 @@ from pydantic import Field, SecretStr
 
 from st_resources.backend import Backend
 from st_resources.session import SessionBackend
-from st_resources.settings import MAX_PAGE_SIZE, SessionSettings, TransportSettings, V2Settings
+from st_resources.settings import (
+    DEFAULT_APPLICATION_GUID,
+    MAX_PAGE_SIZE,
+    SessionSettings,
+    TransportSettings,
+    V2Settings,
+)
 from st_resources.v2 import V2Backend
 
 _backends: dict[tuple[str, TransportSettings], Backend] = {}
@@ -140,6 +146,10 @@ class V2ApiResource(ServiceTitanResource):
     )
     auth_url: str | None = Field(default=None, description="Auth host override (ST_AUTH_URL)")
     api_url: str | None = Field(default=None, description="API host override (ST_API_URL)")
+    application_guid: str = Field(
+        default=DEFAULT_APPLICATION_GUID,
+        description="The guid tagging the jobs the backend books (ST_APPLICATION_GUID)",
+    )
 
     def settings(self) -> V2Settings:
         """The v2 backend's settings."""
@@ -152,6 +162,7 @@ class V2ApiResource(ServiceTitanResource):
             auth_url=self.auth_url or None,
             api_url=self.api_url or None,
             state_dir=self._cache_dir(),
+            application_guid=self.application_guid,
             **self._transport_fields(),
         )
 
@@ -226,7 +237,13 @@ def resource_from_env() -> ServiceTitanResource:
             app_key=dg.EnvVar("ST_APP_KEY"),
             tenant_id=dg.EnvVar.int("ST_TENANT_ID"),
             **_literal_from_env("ST_ENVIRONMENT", "environment", ("production", "integration")),
-            **_from_env({"ST_AUTH_URL": "auth_url", "ST_API_URL": "api_url"}),
+            **_from_env(
+                {
+                    "ST_AUTH_URL": "auth_url",
+                    "ST_API_URL": "api_url",
+                    "ST_APPLICATION_GUID": "application_guid",
+                }
+            ),
             **transport,
         )
     return SessionApiResource(

@@ -29,13 +29,20 @@ from st_resources.reports import SESSION_REPORT_PATHS, ReportsClient
 from st_resources.settings import SessionSettings
 from st_resources.transport import Call, OverTransport, Transport
 
-# The session API sends every write kind, every field of it, and bills from estimates.
+# The session API sends every write kind but payments' export status (no such operation)
+# and bills from estimates; hold and cancellation reasons are the v2 API's.
 SESSION_CAPABILITIES = Capabilities(
     writes={
         "create_job": frozenset(),
-        "dispatch": frozenset(),
+        "dispatch": frozenset({"reason_id", "memo"}),
         "invoice": frozenset(),
         "attachment": frozenset(),
+    },
+    refusals={
+        "dispatch.fields": "the session API's dispatch takes no {fields} (a hold or "
+        "cancellation reason is the official v2 API's): drop them",
+        "payment_status": "the session API has no operation for payments' export status: "
+        "set it in ServiceTitan, or use the v2 backend (ST_BACKEND=v2)",
     },
     auto_invoice=True,
     invoices="create",

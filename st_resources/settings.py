@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 # The largest ``pageSize`` ServiceTitan's list endpoints take: fewer calls per record.
 MAX_PAGE_SIZE = 5000
+# The application guid the v2 backend tags the jobs it books with (``externalData``), to
+# find them again after a lost answer. Any fixed guid works as long as it stays the same
+# for a tenant: changing it makes earlier bookings invisible to the look-before-write.
+DEFAULT_APPLICATION_GUID = "5d1f2c8e-3b7a-4f69-9c1e-7a2b4d6e8f10"
 HOSTS = {
     "production": ("https://auth.servicetitan.io", "https://api.servicetitan.io"),
     "integration": (
@@ -86,11 +91,27 @@ class V2Settings(TransportSettings):
     auth_url: str | None = Field(default=None, description="Overrides the environment's host")
     api_url: str | None = Field(default=None, description="Overrides the environment's host")
     state_dir: Path | None = Field(default=None, description="Export continuation state")
+    application_guid: str = Field(
+        default=DEFAULT_APPLICATION_GUID,
+        description="The guid of the externalData on the jobs the backend books "
+        "(ST_APPLICATION_GUID): keep it fixed per tenant",
+    )
 
     @field_validator("auth_url", "api_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
+
+    @field_validator("application_guid")
+    @classmethod
+    def _guid(cls, value: str) -> str:
+        try:
+            return str(UUID(value))
+        except ValueError:
+            raise ValueError(
+                f"ST_APPLICATION_GUID (application_guid) must be a guid such as "
+                f"{DEFAULT_APPLICATION_GUID}, not {value!r}"
+            ) from None
 
     @property
     def auth_base(self) -> str:

@@ -6,10 +6,14 @@
   (``v2_reads``). Pages go from bytes to Arrow with the session backend's decoder, the
   few v2-only shapes reshaped column-wise (``v2_pages``); appointments get their
   assignments nested column-wise too (``v2_assignments``).
-- Writes map to the official operations and look before they write (``v2_writes``).
-- What v2 cannot do is declared in ``V2_CAPABILITIES``: booking a job, moving an
-  appointment's status, an invoice's payment, discounts, tax zone and summary, billing
-  from estimates; and there is no change feed.
+- Writes map to the official operations and look before they write: dispatches in
+  ``v2_writes``, bookings (found again by their ``externalData``) in ``v2_writes_jobs``,
+  invoices and payments' status in ``v2_writes_invoices``; ``send_write`` picks the
+  writer of a kind from one table.
+- What v2 cannot do is declared in ``V2_CAPABILITIES``: moving an appointment to
+  Dispatched, Working or Done, taking a payment with an invoice, booking without a
+  campaign, holding or canceling without a reason; billing from estimates; and there
+  is no change feed.
 """
 
 from __future__ import annotations
@@ -32,28 +36,34 @@ from st_resources.settings import V2Settings
 from st_resources.transport import OverTransport, Transport
 from st_resources.v2_auth import ClientCredentialsAuth
 from st_resources.v2_reads import ExportState, V2Reader
-from st_resources.v2_writes import V2Writer, Written
+from st_resources.v2_writes import V2Dispatcher, WriteFunction, Written
+from st_resources.v2_writes_invoices import V2Invoicer
+from st_resources.v2_writes_jobs import V2JobBooker
+from st_resources.writeback.payloads import NO_CAMPAIGN, NO_REASON
 
 log = logging.getLogger("st_resources.v2")
 NO_OPERATION = "the official v2 API has no operation"
 V2_CAPABILITIES = Capabilities(
     writes={
-        "dispatch": frozenset({"status"}),
-        "invoice": frozenset({"payment", "discounts", "tax_zone_id", "summary"}),
+        "create_job": frozenset({NO_CAMPAIGN}),
+        "dispatch": frozenset({"status=Dispatched", "status=Working", "status=Done", NO_REASON}),
+        "invoice": frozenset({"payment"}),
+        "payment_status": frozenset(),
         "attachment": frozenset(),
     },
     refusals={
-        "create_job": NO_OPERATION
-        + " for booking a job with its appointment: book it in ServiceTitan, or use the "
-        "session API backend (unset ST_BACKEND)",
+        "create_job.fields": "the official v2 API books a job only with its marketing "
+        "campaign (JobCreateRequest.campaignId is required): give campaign_id "
+        "(--campaign; the tenant's campaigns are raw.marketing_campaigns)",
         "dispatch.fields": NO_OPERATION
-        + " for an appointment's status, so the v2 backend cannot move an appointment's "
-        "status: drop the {fields} (the dispatch then sets the technicians and the window), "
-        "move it in ServiceTitan, or use the session API backend",
+        + " for this dispatch as asked ({fields}): none moves an appointment to "
+        "Dispatched, Working or Done "
+        "(technicians move them in the mobile app: drop the status, or use the session "
+        "API backend), and a move to Hold or Canceled needs reason_id and memo (a job "
+        "hold or cancel reason: raw.jpm_job_hold_reasons, raw.jpm_job_cancel_reasons)",
         "invoice.fields": NO_OPERATION
-        + " for an invoice's {fields}: the v2 backend only adds items to a job's invoice; "
-        "drop the {fields} (take payments and discounts in ServiceTitan) or use the session "
-        "API backend",
+        + " for an invoice's {fields} (a card or ACH token): drop the {fields} and take "
+        "it in ServiceTitan, or use the session API backend",
     },
     invoices="add_items",
     auto_invoice=False,
@@ -89,7 +99,17 @@ class V2Backend(OverTransport):
         )
         state = ExportState(settings.state_dir, settings.tenant_id)
         self.reader = V2Reader(self.transport, settings.tenant_id, settings.page_size, state)
-        self.writer = V2Writer(self.transport, self.reader)
+        dispatcher = V2Dispatcher(self.transport, self.reader)
+        invoicer = V2Invoicer(self.transport, self.reader)
+        booker = V2JobBooker(self.transport, self.reader, str(settings.application_guid))
+        # Each write kind's writer: a new kind is one more entry here (and its
+        # capabilities above).
+        self.writers: dict[str, WriteFunction] = {
+            "create_job": booker.create_job,
+            "dispatch": dispatcher.dispatch,
+            "invoice": invoicer.invoice,
+            "payment_status": invoicer.payment_status,
+        }
 
     def __repr__(self) -> str:
         s = self.settings
@@ -161,19 +181,14 @@ class V2Backend(OverTransport):
         idempotency keys, so the key is not sent; it is logged with the calls, to match
         them to the write request. ``replayed`` is true when looking found the change
         already in place."""
-        if kind not in self.capabilities.writes:
+        writer = self.writers.get(kind)
+        if kind not in self.capabilities.writes or (writer is None and kind != "attachment"):
             refusal = self.capabilities.refusal(kind, set()) or kind
             raise UnsupportedOperation(refusal, code="unsupported")
-        if kind == "attachment":  # multipart POST, confirmed by downloading it back
+        if writer is None:  # an attachment: multipart POST, confirmed by downloading it back
             return send_attachment(self.attachments, body)
-        if job_id is None:
-            raise ValueError(f"a {kind} needs the job's id")
         log.info("v2 %s of job %s for write request %s", kind, job_id, idempotency_key)
-        written: Written = (
-            self.writer.dispatch(job_id, body)
-            if kind == "dispatch"
-            else self.writer.invoice(job_id, body)
-        )
+        written: Written = writer(body, job_id, idempotency_key)
         return WriteResult(
             status_code=200, body=written.record, request_id=None, replayed=written.sent == 0
         )

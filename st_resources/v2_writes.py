@@ -2,22 +2,30 @@
 
 v2 has no idempotency keys, so each write first reads what is there and sends only what
 is missing: a retried or re-executed write finds its effect in place and sends nothing.
-A dispatch is a reschedule plus assign/unassign calls (undone when a later one is
-refused, so a refused dispatch changes nothing); an invoice adds items to the invoice
-ServiceTitan created with the job (an identical item already there counts as done).
+A dispatch is an un-cancel, a reschedule, assign/unassign calls and a status move (hold,
+take off hold, cancel), in that order; when a later call is refused the earlier ones
+are undone, so a refused dispatch changes nothing. Booking a job is in
+``v2_writes_jobs``, invoices and payments' status in ``v2_writes_invoices``.
+
+Status moves v2 has: to Hold (``PUT appointments/{id}/hold``), Hold to Scheduled
+(``DELETE appointments/{id}/hold``), to Canceled (``PUT jobs/{id}/cancel``: the whole
+job) and Canceled to Scheduled (``PUT jobs/{id}/remove-cancellation``). Dispatched,
+Working and Done have none: technicians move appointments there in the mobile app.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-from st_contract.models import Appointment, Invoice
+from st_contract.models import Appointment
 from st_contract.v2_paths import (
     ASSIGN_TECHNICIANS,
-    INVOICE_ITEMS,
+    CANCEL_JOB,
+    HOLD_APPOINTMENT,
+    REMOVE_CANCELLATION,
+    REMOVE_HOLD,
     RESCHEDULE,
     UNASSIGN_TECHNICIANS,
     V2Operation,
@@ -41,10 +49,13 @@ DISPATCH_FIELDS = frozenset(
         "arrivalWindowStart",
         "arrivalWindowEnd",
         "status",
+        "reasonId",
+        "memo",
     }
 )
 WINDOW_FIELDS = ("start", "end", "arrivalWindowStart", "arrivalWindowEnd")
-INVOICE_EXTRAS = ("payment", "discounts", "taxZoneId", "summary")
+HELD = ("Hold", "Canceled")
+NO_STATUS_OPERATION = frozenset({"Dispatched", "Working", "Done"})
 
 
 @dataclass(frozen=True)
@@ -55,60 +66,116 @@ class Written:
     sent: int
 
 
+# One write kind's writer: (the session API's body, the job's id, the write request's
+# id) → the record after. ``V2Backend.send_write`` looks writers up by kind.
+WriteFunction = Callable[[dict[str, Any], int | None, str], Written]
+
+
 @dataclass(frozen=True)
 class _Change:
-    """One official write call, and the call that undoes it."""
+    """One official write call."""
 
     operation: V2Operation
     url: str
-    body: dict[str, Any]
+    body: dict[str, Any] | None
 
 
-class V2Writer:
-    """Sends dispatches and invoice items through the official operations."""
+def send(transport: Transport, change: _Change) -> None:
+    """Send one official write call (never resent blindly: v2 has no keys)."""
+    transport.request(Call(change.operation.method, change.url, json_body=change.body))
+
+
+def send_all(transport: Transport, changes: list[tuple[_Change, _Change | None]]) -> int:
+    """Send ``changes`` in order; when one is refused (409, 400) undo the ones sent, last
+    first, so a refused write changes nothing. How many were sent."""
+    done: list[_Change | None] = []
+    try:
+        for change, undo in changes:
+            send(transport, change)
+            done.append(undo)
+    except (ConflictError, ApiValidationError):
+        # v2 splits one write into several calls; a refusal of a later one must not
+        # leave the earlier ones in place.
+        for undo in reversed(done):
+            if undo is not None:
+                send(transport, undo)
+        raise
+    return len(done)
+
+
+class V2Dispatcher:
+    """Sends dispatches through the official operations."""
 
     def __init__(self, transport: Transport, reader: V2Reader) -> None:
         self.transport = transport
         self.reader = reader
 
-    def _send(self, change: _Change) -> None:
-        self.transport.request(Call(change.operation.method, change.url, json_body=change.body))
-
     # --- dispatch -----------------------------------------------------------------------------
 
-    def dispatch(self, job_id: int, body: dict[str, Any]) -> Written:
-        """Move the window (reschedule) and set the technicians (assign/unassign) of a
-        job's appointment; only what differs from the appointment as it stands is sent."""
+    def dispatch(self, body: dict[str, Any], job_id: int | None, request_id: str) -> Written:
+        """Un-cancel, move the window (reschedule), set the technicians (assign/unassign)
+        and move the status (hold, off hold, cancel) of a job's appointment; only what
+        differs from the appointment as it stands is sent."""
+        if job_id is None:
+            raise ValueError("a dispatch needs the job's id")
         unknown = set(body) - DISPATCH_FIELDS
         if unknown:
             raise ApiValidationError(
                 f"unknown dispatch fields: {sorted(unknown)}", code="validation_error"
             )
         appt = self._appointment_of(job_id, body.get("appointmentId"))
-        if body.get("status") not in (None, appt["status"]):
-            raise UnsupportedOperation(
-                f"the official v2 API has no operation to change an appointment's status "
-                f"({appt['status']} to {body['status']}): send the dispatch without a status, "
-                "move the status in ServiceTitan, or use the session API backend",
-                code="unsupported",
-            )
-        changes = self._reschedule(appt, body) + self._assignments(appt, body)
-        done: list[tuple[_Change, _Change]] = []
-        try:
-            for change, undo in changes:
-                self._send(change)
-                done.append((change, undo))
-        except ConflictError:
-            # v2 splits one dispatch into several calls; when a later one is refused (409
-            # double booking), the earlier ones are undone so a refused dispatch changes
-            # nothing.
-            for _, undo in reversed(done):
-                self._send(undo)
-            raise
+        moves = self._reschedule(appt, body) + self._assignments(appt, body)
+        status = self._status(appt, body)
+        if status and status[0][0].operation is REMOVE_CANCELLATION:
+            if moves:
+                raise UnsupportedOperation(
+                    "a canceled job's appointment takes no other change with the "
+                    "un-cancel: submit the dispatch with status Scheduled alone, then "
+                    "one with the window and technicians",
+                    code="unsupported",
+                )
+            changes = status
+        else:
+            changes = moves + status
+        sent = send_all(self.transport, changes)
         record = self.reader.one("appointments", appt["id"])
         return Written(
-            Appointment.model_validate(record).model_dump(mode="json", by_alias=True), len(done)
+            Appointment.model_validate(record).model_dump(mode="json", by_alias=True), sent
         )
+
+    def _status(
+        self, appt: dict[str, Any], body: dict[str, Any]
+    ) -> list[tuple[_Change, _Change | None]]:
+        """The official call that moves the appointment to the body's status (none when
+        it is there already); it goes last, so it needs no undo."""
+        current, target = appt["status"], body.get("status")
+        if target in (None, current):
+            return []
+        tenant = self.reader.tenant_id
+        reason = {"reasonId": body.get("reasonId"), "memo": body.get("memo") or ""}
+        if target in NO_STATUS_OPERATION or (target == "Scheduled" and current not in HELD):
+            raise UnsupportedOperation(
+                f"the official v2 API has no operation to move an appointment from {current} "
+                f"to {target} (technicians move appointments to Dispatched, Working and "
+                "Done in the mobile app): drop the status, move it in ServiceTitan, or use "
+                "the session API backend",
+                code="unsupported",
+            )
+        if target in HELD and body.get("reasonId") is None:
+            raise ApiValidationError(
+                f"a move to {target} needs reason_id and memo on the official v2 API",
+                code="validation_error",
+            )
+        if target == "Hold":
+            url = HOLD_APPOINTMENT.url(tenant, id=appt["id"])
+            return [(_Change(HOLD_APPOINTMENT, url, reason), None)]
+        if target == "Canceled":
+            url = CANCEL_JOB.url(tenant, id=appt["jobId"])
+            return [(_Change(CANCEL_JOB, url, reason), None)]
+        if current == "Hold":
+            return [(_Change(REMOVE_HOLD, REMOVE_HOLD.url(tenant, id=appt["id"]), None), None)]
+        url = REMOVE_CANCELLATION.url(tenant, id=appt["jobId"])
+        return [(_Change(REMOVE_CANCELLATION, url, None), None)]
 
     def _appointment_of(self, job_id: int, appointment_id: int | None) -> dict[str, Any]:
         if appointment_id is None:
@@ -124,7 +191,7 @@ class V2Writer:
 
     def _reschedule(
         self, appt: dict[str, Any], body: dict[str, Any]
-    ) -> list[tuple[_Change, _Change]]:
+    ) -> list[tuple[_Change, _Change | None]]:
         """The reschedule call when the window differs, with the call that restores it."""
         window = {k: body[k] for k in WINDOW_FIELDS if body.get(k)}
         if not any(
@@ -139,13 +206,13 @@ class V2Writer:
 
     def _assignments(
         self, appt: dict[str, Any], body: dict[str, Any]
-    ) -> list[tuple[_Change, _Change]]:
+    ) -> list[tuple[_Change, _Change | None]]:
         """Unassign the technicians not wanted, then assign the missing ones."""
         if body.get("technicianIds") is None:
             return []
         wanted = [int(t) for t in body["technicianIds"]]
         held = [a["technicianId"] for a in appt["assignments"] if a.get("active", True)]
-        changes = []
+        changes: list[tuple[_Change, _Change | None]] = []
         for operation, opposite, techs in (
             (UNASSIGN_TECHNICIANS, ASSIGN_TECHNICIANS, [t for t in held if t not in wanted]),
             (ASSIGN_TECHNICIANS, UNASSIGN_TECHNICIANS, [t for t in wanted if t not in held]),
@@ -160,63 +227,3 @@ class V2Writer:
                     )
                 )
         return changes
-
-    # --- invoice ------------------------------------------------------------------------------
-
-    def invoice(self, job_id: int, body: dict[str, Any]) -> Written:
-        """Add the items to the job's invoice (v2 creates it with the job). Items already on
-        the invoice (same sku, description, quantity and price) are not added twice."""
-        extras = [k for k in INVOICE_EXTRAS if body.get(k)]
-        if extras:
-            raise UnsupportedOperation(
-                f"the official v2 API has no operation here for an invoice's {', '.join(extras)}: "
-                "the v2 backend adds items to the job's invoice only; take payments and "
-                "discounts in ServiceTitan, or use the session API backend",
-                code="unsupported",
-            )
-        invoice_id = self._invoice_of(job_id)
-        existing = Counter(_item_key(i) for i in self.reader.one("invoices", invoice_id)["items"])
-        url = INVOICE_ITEMS.url(self.reader.tenant_id, id=invoice_id)
-        sent = 0
-        for item in body.get("items", []):
-            key = _item_key({**item, "price": item["unitPrice"]})
-            if existing[key] > 0:  # already there: a retry of this write
-                existing[key] -= 1
-                continue
-            self._send(_Change(INVOICE_ITEMS, url, _item_request(item)))
-            sent += 1
-        invoice = Invoice.model_validate(self.reader.one("invoices", invoice_id))
-        return Written(invoice.model_dump(mode="json", by_alias=True), sent)
-
-    def _invoice_of(self, job_id: int) -> int:
-        job = self.reader.one("jobs", job_id)
-        if not job.get("invoiceId"):
-            # Officially a job's invoice exists from the job's creation; a job without one
-            # (the sandbox's never-invoiced jobs) has nothing v2 can add items to, and
-            # retrying will not create one.
-            raise ConflictError(
-                f"job {job_id} has no invoice to add items to (the official v2 API cannot "
-                "create one): create the job's invoice in ServiceTitan, then submit again",
-                code="no_invoice",
-                status=409,
-            )
-        return int(job["invoiceId"])
-
-
-def _item_request(item: dict[str, Any]) -> dict[str, Any]:
-    """The official body of one invoice item (numbers, not the session API's strings)."""
-    return {
-        "skuId": item.get("skuId"),
-        "description": item.get("description") or "",
-        "quantity": float(Decimal(str(item["quantity"]))),
-        "unitPrice": float(Decimal(str(item["unitPrice"]))),
-    }
-
-
-def _item_key(item: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        item.get("skuId"),
-        item.get("description") or "",
-        Decimal(str(item["quantity"])).normalize(),
-        Decimal(str(item["price"])).quantize(Decimal("0.01")),
-    )

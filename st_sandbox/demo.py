@@ -1,7 +1,8 @@
 """``st-demo`` (``make demo``): start the embedded sandbox tenant, log in with MFA, run
 the main job (the reference sets and the whole history of every partitioned entity) and
-its checks in a real Dagster instance, build the dbt models and their tests, and print
-what landed in ``warehouse.duckdb`` and two of the reports."""
+its checks in a real Dagster instance, build the dbt models and their tests, book,
+dispatch and invoice a job through the write-back (``demo_writes``), and print what
+landed in ``warehouse.duckdb`` and two of the reports."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from st_resources.session import SessionBackend
 from st_resources.settings import SessionSettings
 from st_sandbox.auth import DEMO_TOTP_SECRET
 from st_sandbox.config import SandboxConfig
+from st_sandbox.demo_writes import run_demo_writes
 from st_sandbox.server import SandboxProcess
 from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
 
@@ -296,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         # landing from first_day.
         if not run_jobs(load_defs(start_date=first_day), home):
             return 1
+        # Book, dispatch and invoice one job through the write queue and the backend.
+        run_demo_writes(sandbox.base_url, home)
     database = print_warehouse(warehouse_dir)
     print(
         f"\nDone in {time.perf_counter() - started:.0f} s. Try:\n"

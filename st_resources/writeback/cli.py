@@ -40,7 +40,7 @@ import dagster as dg
 
 from st_resources.resource import REQUIRED_ENV, backend_from_env, resource_from_env
 from st_resources.writeback.attachment_payload import attachment_payload
-from st_resources.writeback.payloads import ANY_TECHNICIAN, Payload, PayloadError
+from st_resources.writeback.payloads import ANY_TECHNICIAN, KINDS, Payload, PayloadError
 from st_resources.writeback.preflight import tenant_check
 from st_resources.writeback.queue import (
     CONFLICT,
@@ -121,7 +121,11 @@ def payload_from_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             "arrival_start": args.arrival_start,
             "arrival_end": args.arrival_end,
             "status": args.status,
+            "reason_id": args.reason,
+            "memo": args.memo,
         }
+    if args.what == "payment-status":
+        return "payment_status", {"payment_ids": args.payment_id, "status": args.status}
     if args.what == "invoice":
         return "invoice", {
             "job_id": args.job,
@@ -136,6 +140,7 @@ def payload_from_args(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         "location_id": args.location,
         "business_unit_id": args.business_unit,
         "job_type_id": args.job_type,
+        "campaign_id": args.campaign,
         "priority": args.priority,
         "summary": args.summary,
         "start": args.start,
@@ -207,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     dispatch.add_argument(
         "--status", choices=["Scheduled", "Dispatched", "Working", "Hold", "Done", "Canceled"]
     )
+    dispatch.add_argument("--reason", type=int, help="hold/cancel reason id (v2: Hold, Canceled)")
+    dispatch.add_argument("--memo", help="why (v2: Hold, Canceled)")
     invoice = kinds.add_parser("invoice", help="invoice a completed job")
     invoice.add_argument("--job", type=int, required=True)
     invoice.add_argument("--items", required=True, help="JSON file: list of items")
@@ -217,24 +224,28 @@ def build_parser() -> argparse.ArgumentParser:
     create = kinds.add_parser("create-job", help="book a job with its first appointment")
     for name in ("customer", "location", "business-unit", "job-type"):
         create.add_argument(f"--{name}", type=int, required=True)
+    create.add_argument("--campaign", type=int, help="marketing campaign id (required on v2)")
     create.add_argument("--priority", default="Normal", choices=["Low", "Normal", "High", "Urgent"])
     create.add_argument("--summary")
     create.add_argument("--technician", action="append")
     _window_args(create, required=True)
+    payments = kinds.add_parser("payment-status", help="set payments' export status (v2)")
+    payments.add_argument("--payment-id", type=int, action="append", required=True)
+    payments.add_argument("--status", required=True, choices=["Pending", "Posted", "Exported"])
     attach = kinds.add_parser("attachment", help="attach a file to a job (copied to the outbox)")
     attach.add_argument("--job", type=int, required=True)
     attach.add_argument("--file", required=True, help="the file to attach")
     attach.add_argument("--name", help="its name on the job (default: the file's)")
     attach.add_argument("--content-type", help="MIME type (default: guessed from the name)")
     attach.add_argument("--warehouse-dir", help="default: ST_WAREHOUSE_DIR, else ./data")
-    for kind_parser in (dispatch, invoice, create, attach):
+    for kind_parser in (dispatch, invoice, create, payments, attach):
         _wait_args(kind_parser, default=argparse.SUPPRESS)
 
     status = sub.add_parser("status", help="one request, with its audit rows")
     status.add_argument("id")
     listing = sub.add_parser("list", help="recent requests")
     listing.add_argument("--status", choices=STATUSES)
-    listing.add_argument("--kind", choices=["create_job", "dispatch", "invoice", "attachment"])
+    listing.add_argument("--kind", choices=list(KINDS))
     listing.add_argument("--limit", type=int, default=50)
     listing.add_argument(
         "--stuck",

@@ -17,11 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from st_resources.reads import api_timestamp
 
-Kind = Literal["create_job", "dispatch", "invoice", "attachment"]
-KINDS: tuple[str, ...] = ("create_job", "dispatch", "invoice", "attachment")
+Kind = Literal["create_job", "dispatch", "invoice", "payment_status", "attachment"]
+KINDS: tuple[str, ...] = ("create_job", "dispatch", "invoice", "payment_status", "attachment")
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_MONEY = Decimal("1000000000")
 ANY_TECHNICIAN = "any"
+HELD = ("Hold", "Canceled")
+NO_REASON = "no reason_id or memo"
+NO_CAMPAIGN = "no campaign_id"
 
 Id = Annotated[int, Field(gt=0, le=2**53)]
 
@@ -39,11 +42,16 @@ class Payload(BaseModel):
         raise NotImplementedError
 
     def set_fields(self) -> set[str]:
-        """The fields this request sets (not None, not empty): what a backend's
-        ``Capabilities.refusal`` checks."""
+        """The fields this request sets (not None, not empty), and its ``marks``: what a
+        backend's ``Capabilities.refusal`` checks."""
         return {
             name for name in type(self).model_fields if getattr(self, name) not in (None, "", [])
-        }
+        } | self.marks()
+
+    def marks(self) -> set[str]:
+        """What a backend may refuse beyond the fields set: a value it has no operation
+        for (``status=Working``) or a field it needs that is missing (``no campaign_id``)."""
+        return set()
 
 
 def _check_window(
@@ -84,6 +92,10 @@ class DispatchPayload(Payload):
     arrival_start: datetime | None = None
     arrival_end: datetime | None = None
     status: Literal["Scheduled", "Dispatched", "Working", "Hold", "Done", "Canceled"] | None = None
+    # Why the appointment goes on hold or the job is canceled (the official v2 API's
+    # hold and cancel need a job hold / cancel reason and a memo).
+    reason_id: Id | None = None
+    memo: str | None = Field(default=None, max_length=2000)
 
     @model_validator(mode="after")
     def _valid(self) -> DispatchPayload:
@@ -95,7 +107,17 @@ class DispatchPayload(Payload):
             raise ValueError("technician_ids has duplicates")
         if self.wants_any_technician and (self.start is None or self.end is None):
             raise ValueError('"any" technician needs start and end, to check availability')
+        if (self.reason_id is not None or self.memo) and self.status not in HELD:
+            raise ValueError("reason_id and memo go with status Hold or Canceled only")
         return self
+
+    def marks(self) -> set[str]:
+        """``status=<status>``, and ``no reason_id or memo`` for a hold or cancel without
+        them."""
+        marks = {f"status={self.status}"} if self.status else set()
+        if self.status in HELD and (self.reason_id is None or not self.memo):
+            marks.add(NO_REASON)
+        return marks
 
     @property
     def wants_any_technician(self) -> bool:
@@ -116,6 +138,8 @@ class DispatchPayload(Payload):
             "arrivalWindowStart": _stamp(self.arrival_start),
             "arrivalWindowEnd": _stamp(self.arrival_end),
             "status": self.status,
+            "reasonId": self.reason_id,
+            "memo": self.memo,
         }
         return {k: v for k, v in body.items() if v is not None}
 
@@ -209,6 +233,8 @@ class CreateJobPayload(Payload):
     location_id: Id
     business_unit_id: Id
     job_type_id: Id
+    # The job's marketing campaign: optional on the session API, required by v2.
+    campaign_id: Id | None = None
     priority: Literal["Low", "Normal", "High", "Urgent"] = "Normal"
     summary: str | None = Field(default=None, max_length=10_000)
     start: datetime
@@ -221,6 +247,10 @@ class CreateJobPayload(Payload):
     def _valid(self) -> CreateJobPayload:
         _check_window(self.start, self.end, self.arrival_start, self.arrival_end)
         return self
+
+    def marks(self) -> set[str]:
+        """``no campaign_id`` when the job has no campaign."""
+        return {NO_CAMPAIGN} if self.campaign_id is None else set()
 
     def api_body(self) -> dict[str, Any]:
         appointment = {
@@ -240,13 +270,33 @@ class CreateJobPayload(Payload):
         }
         if self.summary is not None:
             body["summary"] = self.summary
+        if self.campaign_id is not None:
+            body["campaignId"] = self.campaign_id
         return body
+
+
+class PaymentStatusPayload(Payload):
+    """Set the export status of customer payments (``Pending``, ``Posted``,
+    ``Exported``): the official ``POST payments/status``."""
+
+    payment_ids: list[Id] = Field(min_length=1, max_length=500)
+    status: Literal["Pending", "Posted", "Exported"]
+
+    @model_validator(mode="after")
+    def _unique(self) -> PaymentStatusPayload:
+        if len(set(self.payment_ids)) != len(self.payment_ids):
+            raise ValueError("payment_ids has duplicates")
+        return self
+
+    def api_body(self) -> dict[str, Any]:
+        return {"paymentIds": list(self.payment_ids), "status": self.status}
 
 
 MODELS: dict[str, type[Payload]] = {
     "create_job": CreateJobPayload,
     "dispatch": DispatchPayload,
     "invoice": InvoicePayload,
+    "payment_status": PaymentStatusPayload,
 }
 
 

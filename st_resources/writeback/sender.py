@@ -7,8 +7,9 @@ again. The official v2 API has no keys: its backend looks before it writes, so t
 re-executed run finds the change in place and sends nothing (``replayed``).
 
 Outcomes: 2xx → ``succeeded``; 409 → ``conflict`` (not retried); 400/403/404/412/422,
-and what the backend's capabilities refuse (v2: booking jobs, status moves, payments;
-checked before any call) → ``rejected``; transient errors → retried by the op's
+and what the backend's capabilities refuse (v2: moves to Dispatched, Working or Done,
+payments with an invoice; the session API: payments' status; checked before any call)
+→ ``rejected``; transient errors → retried by the op's
 RetryPolicy, then ``failed``.
 """
 
@@ -43,6 +44,7 @@ AFFECTED_ENTITIES: dict[str, tuple[str, ...]] = {
     "create_job": ("jobs", "appointments"),
     "dispatch": ("jobs", "appointments"),
     "invoice": ("jobs", "invoices", "payments", "customers"),
+    "payment_status": ("payments",),
     # Attachments are not a stream; the job is refreshed, as ServiceTitan touches it.
     "attachment": ("jobs",),
 }
@@ -61,6 +63,8 @@ def result_of(kind: str, body: dict[str, Any]) -> dict[str, Any]:
         }
     if kind == "attachment":
         return {k: body.get(k) for k in ("jobId", "id", "fileName", "sha256")}
+    if kind == "payment_status":
+        return {"paymentIds": body.get("paymentIds"), "status": body.get("status")}
     if kind == "dispatch":
         return {
             "jobId": body.get("jobId"),

@@ -170,3 +170,38 @@ def list_page(
         "data": render(matched[skip : skip + page_size]),
     }
     return Response(orjson.dumps(body), media_type="application/json")
+
+
+def external_filter(
+    guids: dict[tuple[str, int], str],
+    entity: str,
+    guid: str | None,
+    key: str | None,
+    values: str | None,
+) -> Callable[[int, dict[str, Any]], bool]:
+    """The official ``externalData*`` lookup of a list: records whose external data,
+    stored with application guid ``guid``, has ``key`` with one of ``values`` (at most
+    50, comma-separated). ``key`` and ``values`` go together (400 otherwise); the lookup
+    needs the guid, as the official API only shows an application its own data."""
+    if key is None and values is None:
+        return lambda rid, record: True
+    if key is None or values is None:
+        raise ApiError(
+            400,
+            "validation_error",
+            "externalDataKey and externalDataValues must be given together",
+            {"errors": [{"loc": ["externalDataKey"], "msg": "give both key and values"}]},
+        )
+    wanted = {v.strip() for v in values.split(",") if v.strip()}
+    if len(wanted) > MAX_IDS:
+        raise ApiError(400, "validation_error", f"externalDataValues takes at most {MAX_IDS}")
+
+    def matches(rid: int, record: dict[str, Any]) -> bool:
+        if guid is None or guids.get((entity, rid), "").lower() != guid.lower():
+            return False
+        return any(
+            item.get("key") == key and item.get("value") in wanted
+            for item in record.get("externalData") or []
+        )
+
+    return matches

@@ -13,7 +13,7 @@ from st_sandbox.routes.deps import TenantDep
 from st_sandbox.v2.errors import V2Route
 from st_sandbox.v2.export import export_body, export_chunk
 from st_sandbox.v2.oauth import AccessToken
-from st_sandbox.v2.params import Opt, PageQ, SizeQ, list_filter, list_page
+from st_sandbox.v2.params import Opt, PageQ, SizeQ, external_filter, list_filter, list_page
 from st_sandbox.v2.shapes import V2_ENDPOINTS, V2Endpoint, shape, where
 from st_sandbox.v2.state import V2Dep, caller
 
@@ -40,15 +40,27 @@ def add_endpoint(endpoint: V2Endpoint) -> None:
         createdOnOrAfter: Opt = None,
         createdBefore: Opt = None,
         sort: Opt = None,
+        externalDataApplicationGuid: Opt = None,
+        externalDataKey: Opt = None,
+        externalDataValues: Opt = None,
     ) -> Response:
         flt = list_filter(
             ids, active, modifiedOnOrAfter, modifiedBefore, createdOnOrAfter, createdBefore
+        )
+        external = external_filter(
+            sandbox.writes.external_guids,
+            entity,
+            externalDataApplicationGuid,
+            externalDataKey,
+            externalDataValues,
         )
         store = sandbox.store
         with store.lock:
             table = store.tables[entity]
             matched = [
-                rid for rid, rec in table.records.items() if flt.matches(rec, table.mod_us[rid])
+                rid
+                for rid, rec in table.records.items()
+                if flt.matches(rec, table.mod_us[rid]) and external(rid, rec)
             ]
             return list_page(
                 matched,

@@ -1,5 +1,6 @@
-"""The v2 writes outside dispatch: rescheduling an appointment (jpm) and adding or
-changing an invoice's items (accounting, ``invoices.py``)."""
+"""The v2 writes outside dispatch and jobs (``jobs.py``): rescheduling an appointment
+(jpm), adding or changing an invoice's items, its summary and tax zone (accounting,
+``invoices.py``), and payments' export status."""
 
 from typing import Annotated
 
@@ -7,10 +8,15 @@ from fastapi import APIRouter, Depends, Path
 from fastapi.responses import Response
 
 from st_sandbox.routes.deps import TenantDep, json_response
-from st_sandbox.v2.bodies import RescheduleBody
+from st_sandbox.v2.bodies import PaymentStatusBatchRequest, RescheduleBody
 from st_sandbox.v2.dispatch import appointment_or_404
 from st_sandbox.v2.errors import V2Route
-from st_sandbox.v2.invoices import InvoiceItemUpdate, patch_invoice_items
+from st_sandbox.v2.invoices import (
+    InvoiceItemUpdate,
+    InvoiceUpdate,
+    patch_invoice_items,
+    update_invoice,
+)
 from st_sandbox.v2.oauth import AccessToken
 from st_sandbox.v2.shapes import V2_BY_ENTITY, shape
 from st_sandbox.v2.state import caller
@@ -47,4 +53,25 @@ async def invoice_items(
 ) -> Response:
     sandbox.count("write v2 invoice items")
     patch_invoice_items(sandbox.store, invoice_id, body)
+    return Response(status_code=200)
+
+
+@router.patch("/accounting/v2/tenant/{tenant}/invoices/{invoice_id}")
+async def invoice_update(
+    invoice_id: Annotated[int, Path(ge=1, le=2**62)],
+    body: InvoiceUpdate,
+    current: AccountingWrite,
+    sandbox: TenantDep,
+) -> Response:
+    sandbox.count("write v2 invoice update")
+    update_invoice(sandbox.store, invoice_id, body)
+    return Response(status_code=200)
+
+
+@router.post("/accounting/v2/tenant/{tenant}/payments/status")
+async def payment_status(
+    body: PaymentStatusBatchRequest, current: AccountingWrite, sandbox: TenantDep
+) -> Response:
+    sandbox.count("write v2 payment status")
+    sandbox.writes.payment_status(body.paymentIds, body.status)
     return Response(status_code=200)

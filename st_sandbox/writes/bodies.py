@@ -40,6 +40,7 @@ class CreateJobBody(Strict):
     businessUnitId: int = Field(gt=0)
     jobTypeId: int = Field(gt=0)
     priority: Literal["Low", "Normal", "High", "Urgent"] = "Normal"
+    campaignId: int | None = Field(default=None, gt=0)
     summary: str | None = Field(default=None, max_length=10_000)
     appointment: Window
     technicianIds: list[int] = Field(default_factory=list, max_length=10)

@@ -227,3 +227,32 @@ def _record_payment(
     store.emit("payment.created", "payments", pay_id, {"invoiceId": inv_id})
     if balance == 0:
         store.emit("invoice.paid", "invoices", inv_id, {"paymentId": pay_id})
+
+
+def open_invoice(store: TenantStore, job_id: int) -> Record:
+    """The empty invoice the official API creates with every job it books (items are
+    added later with ``PATCH invoices/{id}/items``); stored and linked to the job."""
+    with store.lock:
+        job = job_or_404(store, job_id)
+        customer = store.get("customers", job["customerId"]) or {}
+        location = store.get("locations", job["locationId"]) or {}
+        totals = compute_invoice_totals([], [], Decimal(0), False)
+        now_us = store.now_us()
+        inv_id = store.next_id("invoices")
+        body = InvoiceBody.model_construct(items=[], discounts=[], summary=None)
+        invoice = _invoice(
+            store,
+            job,
+            (customer, location),
+            totals,
+            Decimal(0),
+            now_us,
+            inv_id,
+            location.get("taxZoneId"),
+            body,
+            [],
+        )
+        store.insert("invoices", invoice)
+        store.update("jobs", job_id, {"invoiceId": inv_id, "total": invoice["total"]})
+        store.emit("invoice.created", "invoices", inv_id, {"jobId": job_id, "total": "0.00"})
+        return invoice

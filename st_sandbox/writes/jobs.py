@@ -1,14 +1,15 @@
-"""``POST /jobs`` (a job with its first appointment) and ``PATCH /jobs/{id}/dispatch``
+"""``POST /jobs`` (a job with its appointments) and ``PATCH /jobs/{id}/dispatch``
 (technicians, windows and status of an appointment)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from st_sandbox.clock import to_us
 from st_sandbox.errors import ApiError
 from st_sandbox.store import Record, TenantStore
-from st_sandbox.writes.bodies import CreateJobBody, DispatchBody, check_window
+from st_sandbox.writes.bodies import CreateJobBody, DispatchBody, Window, check_window
 from st_sandbox.writes.rules import (
     ACTIVE_APPOINTMENT,
     TRANSITIONS,
@@ -22,28 +23,55 @@ from st_sandbox.writes.rules import (
 )
 
 
-def create_job(store: TenantStore, body: CreateJobBody) -> Record:
-    """Create the job and its first appointment; the job with ``appointments``."""
+def create_job(
+    store: TenantStore,
+    body: CreateJobBody,
+    more: Sequence[tuple[Window, list[int]]] = (),
+    external_data: list[Record] | None = None,
+) -> Record:
+    """Create the job with its appointment (and the ``more`` appointments, each with its
+    technicians: the official API books several at once); the job with ``appointments``.
+    ``external_data`` is the official ``externalData`` items stored on the job."""
     with store.lock:
         _check_new_job(store, body)
-        window = body.appointment
-        start_us, end_us = to_us(window.start), to_us(window.end)
-        if body.technicianIds:
-            for tech_id in body.technicianIds:
-                technician(store, tech_id)
-            check_overlap(store, body.technicianIds, start_us, end_us, None)
+        wanted = [(body.appointment, list(body.technicianIds)), *more]
+        _check_free(store, wanted)
         job_id = store.next_id("jobs")
-        appt_id = store.next_id("appointments")
+        appt_ids = [store.next_id("appointments") for _ in wanted]
         now = store.stamp(store.now_us())
-        job = _new_job(body, job_id, appt_id, now)
-        appt = _new_appointment(store, body, job_id, appt_id, start_us, end_us, now)
-        appt["assignments"] = assignments(store, appt, job, body.technicianIds, "Scheduled")
+        job = _new_job(body, job_id, appt_ids, now)
+        if external_data is not None:
+            job["externalData"] = external_data
         store.insert("jobs", job)
-        store.insert("appointments", appt)
+        for number, (appt_id, (window, techs)) in enumerate(zip(appt_ids, wanted, strict=True)):
+            appt = _new_appointment(store, body, job_id, appt_id, window, now, number + 1)
+            appt["assignments"] = assignments(store, appt, job, techs, "Scheduled")
+            store.insert("appointments", appt)
         store.emit("job.created", "jobs", job_id, {"customerId": body.customerId})
         result = store.get("jobs", job_id) or job
-        result["appointments"] = [store.get("appointments", appt_id)]
+        result["appointments"] = [store.get("appointments", a) for a in appt_ids]
         return result
+
+
+def _check_free(store: TenantStore, wanted: Sequence[tuple[Window, list[int]]]) -> None:
+    """422 for an unknown technician, 409 when one is booked elsewhere in a window, or
+    in two of the new appointments at once."""
+    booked: list[tuple[int, int, int]] = []
+    for window, techs in wanted:
+        start_us, end_us = to_us(window.start), to_us(window.end)
+        for tech_id in techs:
+            technician(store, tech_id)
+            for other, o_start, o_end in booked:
+                if other == tech_id and o_start < end_us and start_us < o_end:
+                    raise ApiError(
+                        409,
+                        "double_booking",
+                        f"technician {tech_id} is in two overlapping appointments of the job",
+                        {"technicianId": tech_id},
+                    )
+            booked.append((tech_id, start_us, end_us))
+        if techs:
+            check_overlap(store, techs, start_us, end_us, None)
 
 
 def _check_new_job(store: TenantStore, body: CreateJobBody) -> None:
@@ -63,9 +91,17 @@ def _check_new_job(store: TenantStore, body: CreateJobBody) -> None:
         raise ApiError(422, "validation_error", f"unknown business unit {body.businessUnitId}")
     if store.get("job_types", body.jobTypeId) is None:
         raise ApiError(422, "validation_error", f"unknown job type {body.jobTypeId}")
+    campaigns = store.tables["marketing_campaigns"].records
+    if body.campaignId is not None and body.campaignId not in campaigns:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"unknown campaign {body.campaignId}",
+            {"errors": [{"loc": ["campaignId"], "msg": f"unknown campaign {body.campaignId}"}]},
+        )
 
 
-def _new_job(body: CreateJobBody, job_id: int, appt_id: int, now: str) -> Record:
+def _new_job(body: CreateJobBody, job_id: int, appt_ids: list[int], now: str) -> Record:
     return {
         "id": job_id,
         "jobNumber": str(job_id),
@@ -76,10 +112,10 @@ def _new_job(body: CreateJobBody, job_id: int, appt_id: int, now: str) -> Record
         "businessUnitId": body.businessUnitId,
         "jobTypeId": body.jobTypeId,
         "priority": body.priority,
-        "campaignId": None,
-        "appointmentCount": 1,
-        "firstAppointmentId": appt_id,
-        "lastAppointmentId": appt_id,
+        "campaignId": body.campaignId,
+        "appointmentCount": len(appt_ids),
+        "firstAppointmentId": appt_ids[0],
+        "lastAppointmentId": appt_ids[-1],
         "membershipId": None,
         "invoiceId": None,
         "total": None,
@@ -97,17 +133,16 @@ def _new_appointment(
     body: CreateJobBody,
     job_id: int,
     appt_id: int,
-    start_us: int,
-    end_us: int,
+    window: Window,
     now: str,
+    number: int,
 ) -> Record:
-    window = body.appointment
     return {
         "id": appt_id,
         "jobId": job_id,
-        "appointmentNumber": f"{job_id}-1",
-        "start": store.stamp(start_us),
-        "end": store.stamp(end_us),
+        "appointmentNumber": f"{job_id}-{number}",
+        "start": store.stamp(to_us(window.start)),
+        "end": store.stamp(to_us(window.end)),
         "arrivalWindowStart": store.stamp(to_us(window.arrivalWindowStart))
         if window.arrivalWindowStart
         else None,

@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "benchmarks": {"st_contract", "st_resources", "st_assets", "st_sandbox"},
 }
 # The tools that launch the product against the sandbox (`st-demo`, `st-dev`).
-LAUNCHERS = {"st_sandbox/demo.py", "st_sandbox/dev.py"}
+LAUNCHERS = {"st_sandbox/demo.py", "st_sandbox/demo_writes.py", "st_sandbox/dev.py"}
 
 
 def _our_imports(path: Path) -> set[str]:

@@ -8,8 +8,11 @@ local instance of ``make dev``) runs in its own process group; the requests are 
 creations (each with a summary of its own, so the tenant's dump shows how often each was
 written) and 50 dispatches, 25 of which want a technician another one already holds. A
 thread SIGKILLs a random live run process of the ``writeback`` location every few seconds;
-the reconciler re-drives what they left. The result is what the test asserts and what
-the command prints.
+the reconciler re-drives what they left. On v2, where bookings have no idempotency key,
+the sandbox also SIGKILLs the client of the first booking after the job is stored
+and before the answer goes out (``AnswerKiller``): the re-driven run must find the job
+by its ``externalData`` instead of booking it twice. The result is what the test
+asserts and what the command prints.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psutil
 
 from st_resources.writeback.queue import TERMINAL, WriteQueue
 from st_resources.writeback.stuck import redrives
@@ -61,6 +65,7 @@ class Chaos:
     runs: dict[str, int]
     load_failures: list[str]
     parses: int
+    killed_after_answer: int = 0
     details: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
@@ -77,6 +82,7 @@ class Chaos:
             "double_booked_technicians": self.double_booked,
             "runs": self.runs,
             "dbt_parses": self.parses,
+            "killed_after_answer": self.killed_after_answer,
             "load_failures": self.load_failures,
         }
 
@@ -103,11 +109,32 @@ def daemon_env(server: SandboxServer, backend: str, queue_url: str, tmp: Path) -
     return env
 
 
+class AnswerKiller:
+    """A sandbox hook (``WriteService.before_answer``) that SIGKILLs the process behind
+    the first ``limit`` booking requests once the job is stored, before the answer goes
+    out: the crash between the API's answer and the request's record."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.kills = 0
+
+    def __call__(self, write: str, client: tuple[str, int] | None) -> None:
+        if write != "create_job" or client is None or self.kills >= self.limit:
+            return
+        for conn in psutil.net_connections(kind="tcp"):
+            local = conn.laddr
+            if local and local.port == client[1] and conn.pid and conn.pid != os.getpid():
+                os.kill(conn.pid, signal.SIGKILL)
+                self.kills += 1
+                return
+
+
 def requests_for(server: SandboxServer, tag: str) -> list[tuple[str, dict[str, Any]]]:
     """50 job creations and 50 dispatches; dispatch ``i + 25`` overlaps dispatch ``i``
     for the same technician, so exactly one of each pair can be booked."""
     location = next(loc for loc in dump(server, "locations") if loc["active"])
     job_type = dump(server, "job_types")[0]
+    campaign = dump(server, "marketing_campaigns")[0]["id"]
     techs = [t["id"] for t in dump(server, "technicians") if t["active"]][:5]
     wanted: list[tuple[str, dict[str, Any]]] = []
     for i in range(50):
@@ -117,6 +144,7 @@ def requests_for(server: SandboxServer, tag: str) -> list[tuple[str, dict[str, A
             "location_id": location["id"],
             "business_unit_id": job_type["businessUnitIds"][0],
             "job_type_id": job_type["id"],
+            "campaign_id": campaign,
             "summary": f"chaos {tag} {i}",
             "start": start,
             "end": end,
@@ -187,6 +215,9 @@ def run_chaos(
     wanted = requests_for(server, tag)
     env = daemon_env(server, backend, queue_url, tmp)
     home = tmp / "dagster_home"
+    # One kill is the proof; each one costs a re-drive delay (the batch's run dies).
+    answers = AnswerKiller(1 if backend == "v2" else 0)
+    server.tenant.writes.before_answer = answers
     with DaemonProcess(home, env) as daemon, Background(dbt_parse) as parses:
         started = time.time()
         ids = [queue.submit(k, p, requested_by="chaos").request.id for k, p in wanted]
@@ -213,6 +244,7 @@ def run_chaos(
         runs=runs,
         load_failures=load_failures,
         parses=parses.count,
+        killed_after_answer=answers.kills,
         details={"terminal": all(r.status in TERMINAL for r in done), "ids": ids},
     )
 

@@ -50,8 +50,11 @@ def test_killed_write_runs_leave_every_request_finished_and_written_at_most_once
     # Conflicts are still detected: one dispatch of each overlapping pair is refused.
     assert chaos.double_booked == []
     assert chaos.statuses.get("conflict", 0) >= 25
-    if backend == "v2":  # the official API cannot book jobs: refused before any call
-        assert chaos.statuses.get("rejected", 0) >= 50
+    if backend == "v2":
+        # Bookings whose answer was lost (the client killed after the job was stored)
+        # were found again by their externalData, not booked twice (checked above).
+        assert chaos.killed_after_answer >= 1
+        assert all(status == "succeeded" for status in chaos.created.values()), chaos.created
     # Runs launched while dbt parse rewrote its outputs all loaded their location.
     assert chaos.load_failures == []
     assert chaos.parses >= 1

@@ -24,6 +24,8 @@ from st_resources.writeback.auto_invoice import build_invoice, membership_discou
 from st_resources.writeback.guard import Booking, overlapping
 from st_resources.writeback.payloads import (
     MAX_PAYLOAD_BYTES,
+    NO_CAMPAIGN,
+    NO_REASON,
     DispatchPayload,
     InvoicePayload,
     PayloadError,
@@ -355,7 +357,7 @@ def test_any_technician_must_be_resolved_before_sending() -> None:
 @pytest.mark.parametrize(
     ("kind", "body", "refused"),
     [
-        ("create_job", {"customerId": 1}, "for booking a job"),
+        ("create_job", {"customerId": 1}, "only with its marketing campaign"),
         ("refund", {}, "no operation for refund"),
     ],
 )
@@ -383,12 +385,20 @@ def test_capabilities_say_what_each_backend_cannot_send_and_what_to_do() -> None
     assert SESSION_CAPABILITIES.refusal("dispatch", status) is None
     assert SESSION_CAPABILITIES.refusal("create_job", {"customer_id"}) is None
     assert V2_CAPABILITIES.refusal("dispatch", {"job_id", "technician_ids"}) is None
-    refusal = V2_CAPABILITIES.refusal("dispatch", status)
-    assert refusal is not None and "drop the status" in refusal
+    # v2 holds and cancels (with a reason), and has no operation for the technician's moves.
+    assert V2_CAPABILITIES.refusal("dispatch", {*status, "status=Hold"}) is None
+    refusal = V2_CAPABILITIES.refusal("dispatch", {*status, "status=Working"})
+    assert refusal is not None and "(status=Working)" in refusal and "drop the status" in refusal
+    refusal = V2_CAPABILITIES.refusal("dispatch", {*status, "status=Hold", NO_REASON})
+    assert refusal is not None and "needs reason_id and memo" in refusal
+    assert V2_CAPABILITIES.refusal("invoice", {"job_id", "items", "discounts"}) is None
     refusal = V2_CAPABILITIES.refusal("invoice", {"job_id", "items", "payment", "discounts"})
-    assert refusal is not None and "drop the discounts, payment" in refusal
-    refusal = V2_CAPABILITIES.refusal("create_job", {"customer_id"})
-    assert refusal is not None and "book it in ServiceTitan" in refusal
+    assert refusal is not None and "drop the payment" in refusal
+    assert V2_CAPABILITIES.refusal("create_job", {"customer_id", "campaign_id"}) is None
+    refusal = V2_CAPABILITIES.refusal("create_job", {"customer_id", NO_CAMPAIGN})
+    assert refusal is not None and "give campaign_id" in refusal
+    refusal = SESSION_CAPABILITIES.refusal("payment_status", {"payment_ids", "status"})
+    assert refusal is not None and "use the v2 backend" in refusal
     assert SESSION_CAPABILITIES.auto_invoice and not V2_CAPABILITIES.auto_invoice
 
 

@@ -1,8 +1,11 @@
 """The write-back on the official v2 API backend (``ST_BACKEND=v2``).
 
 v2 has no idempotency keys: the backend looks before it writes, so a re-executed run finds
-its change in place and sends nothing. What v2 cannot do (book a job, move a status,
-take a payment) ends the request ``rejected`` with a message, never a crash or a retry.
+its change in place and sends nothing. What v2 cannot do (move an appointment to
+Dispatched, Working or Done, take a payment, book without a campaign) ends the request
+``rejected`` with a message, never a crash or a retry. The writes v2 gained (booking,
+hold, cancel, invoice summary, tax zone and discounts, payments' status) are in
+``test_v2_writes.py``.
 The 100-dispatch scenario runs on v2 too (test_scenarios.py, ``backend_queue``). These
 tests use the SQLite queue: the queue's backend is covered by the session scenarios.
 """
@@ -189,11 +192,12 @@ def test_v2_operations_without_an_official_counterpart_are_rejected_not_retried(
     before = writes_sent(server)
     assert [r.success for r in harness.tick_and_run()] == [True, True, True]
     assert writes_sent(server) == before
-    for request_id in ids:
+    reasons = ("its marketing campaign", UNSUPPORTED, UNSUPPORTED)
+    for request_id, why in zip(ids, reasons, strict=True):
         done = queue.get(request_id)
         assert done.status == "rejected" and done.attempts == 1, done
         assert done.result is not None and done.result["code"] == "unsupported"
-        assert UNSUPPORTED in done.result["message"], done.result
+        assert why in done.result["message"], done.result
 
 
 def test_v2_audit_under_a_fault_expiring_tokens_and_a_read_only_app_leaks_no_secret(
@@ -312,7 +316,7 @@ def test_v2_cli_checks_the_tenant_and_the_code_locations_jobs_write_through_v2(
 
     dispatch = ["--db-url", sqlite_queue_url, "submit", "dispatch", "--job", str(job["id"])]
     assert main([*dispatch, "--status", "Dispatched"]) == 2
-    assert "cannot move an appointment's status" in capsys.readouterr().err
+    assert "none moves an appointment to Dispatched" in capsys.readouterr().err
 
     monkeypatch.delenv("ST_APP_KEY")
     assert submit(job["id"]) == 2
@@ -337,8 +341,8 @@ def test_a_write_the_v2_backend_cannot_send_is_refused_before_it_is_queued(
     argv += ["--job-type", str(job_type["id"]), "--start", start, "--end", end]
     assert main(argv) == 2
     refused = capsys.readouterr().err
-    assert refused.startswith("refused: the official v2 API has no operation for booking a job")
-    assert "book it in ServiceTitan, or use the session API backend" in refused
+    assert refused.startswith("refused: the official v2 API books a job only with its marketing")
+    assert "give campaign_id (--campaign;" in refused
     assert WriteQueue(sqlite_queue_url).recent() == []
     assert api_calls(server) == before  # declared, not discovered: not even a token
 

@@ -29,8 +29,8 @@ def submit_auto_invoices(
     """Queue an invoice request for every completed, uninvoiced job with a sold estimate."""
     backend = servicetitan.get_backend()
     if not backend.capabilities.auto_invoice:
-        # Officially ServiceTitan creates a job's invoice with the job, and v2 cannot add a
-        # discount or tax zone: billing from the estimate is a session API feature.
+        # Billing from the sold estimate creates the job's invoice (the session API's
+        # invoice write); the v2 backend only fills the invoice opened with the job.
         reason = (
             f"auto-invoice needs the session API backend; the {backend.name} backend queues nothing"
         )
