@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 import httpx
 import orjson
@@ -133,7 +134,38 @@ class SandboxServer:
         self.stop()
 
 
-class SandboxProcess:
+class ChildProcess:
+    """A server run as a subprocess of ours: ``start`` (in subclasses) returns once it
+    answers; ``stop`` terminates it (killed after 10 s); a context manager of both."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60.0) -> Self:
+        """Start the server and return once it answers (within ``timeout`` seconds)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Terminate the subprocess."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SandboxProcess(ChildProcess):
     """The sandbox as a subprocess (``st-sandbox serve``)."""
 
     def __init__(self, config: SandboxConfig, port: int = 0, log_file: Path | None = None) -> None:
@@ -143,7 +175,7 @@ class SandboxProcess:
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 180.0) -> SandboxProcess:
+    def start(self, timeout: float = 180.0) -> Self:
         """Start the subprocess and return once it answers."""
         cmd = [sys.executable, "-m", "st_sandbox.cli", "serve", "--port", str(self.port), "--quiet"]
         cmd += self.config.to_cli_args()
@@ -157,23 +189,3 @@ class SandboxProcess:
             self.stop()
             raise
         return self
-
-    def stop(self) -> None:
-        """Terminate the subprocess."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def __enter__(self) -> SandboxProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -3,8 +3,7 @@ backoff and the 24-hour window), replays, and the rows the delivery-log asset ex
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +24,7 @@ from st_resources.notify.tables import (
 )
 from st_resources.redact import redact
 from st_resources.writeback.identity import queue_identity
+from st_resources.writeback.queue import locked
 
 RETRY_WINDOW = timedelta(hours=24)
 MAX_ERROR_CHARS = 500
@@ -43,14 +43,8 @@ class Outbox:
         """The database's uuid (a recreated database has another: the sensor re-baselines)."""
         return queue_identity(self.engine)
 
-    @contextmanager
-    def _writing(self, *tables: sa.Table) -> Iterator[sa.Connection]:
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Always in the same order: two writers never wait on each other's locks.
-                names = ", ".join(sorted(t.name for t in tables))
-                conn.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
-            yield conn
+    def _writing(self, *tables: sa.Table) -> AbstractContextManager[sa.Connection]:
+        return locked(self.engine, *tables)
 
     def due(self, now: datetime, per_subscriber: int) -> list[tuple[Subscriber, list[Due]]]:
         """The pending deliveries of each active subscriber whose next attempt is due,

@@ -52,6 +52,9 @@ def create_app(store: WebhookStore, hmac_key: str) -> Starlette:
     key = check_hmac_key(hmac_key)
 
     async def receive(request: Request) -> Response:
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > MAX_BODY:  # refused before it is read
+            return _error(413, f"the body is over {MAX_BODY} bytes")
         body = await request.body()
         if len(body) > MAX_BODY:
             return _error(413, f"the body is over {MAX_BODY} bytes")

@@ -22,7 +22,7 @@ from st_resources.writeback.identity import queue_identity
 
 # The write-back's engine (one per URL and process, SQLite tuned for concurrent writers)
 # and its default URL: the events live in the same database.
-from st_resources.writeback.queue import _engine, default_db_url
+from st_resources.writeback.queue import default_db_url, shared_engine
 
 metadata = sa.MetaData()
 
@@ -75,7 +75,7 @@ class WebhookStore:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_db_url()
-        self.engine = _engine(self.url)
+        self.engine = shared_engine(self.url)
         try:
             metadata.create_all(self.engine)
         except sa.exc.IntegrityError:

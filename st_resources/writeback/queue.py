@@ -20,7 +20,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,8 +203,9 @@ _engines: dict[str, sa.Engine] = {}
 _engines_lock = threading.Lock()
 
 
-def _engine(url: str) -> sa.Engine:
-    """One engine per URL and process, with the schema created on first use."""
+def shared_engine(url: str) -> sa.Engine:
+    """One engine per URL and process, with the queue's schema created on first use: the
+    write-back's database, which the webhook and notification stores share."""
     with _engines_lock:
         engine = _engines.get(url)
         if engine is not None:
@@ -241,12 +242,24 @@ def _engine(url: str) -> sa.Engine:
         return engine
 
 
+@contextmanager
+def locked(engine: sa.Engine, *tables: sa.Table) -> Iterator[sa.Connection]:
+    """A transaction holding the write lock of ``tables``: ``BEGIN IMMEDIATE`` on SQLite
+    (the engine's), ``LOCK TABLE ... EXCLUSIVE`` on PostgreSQL, always in name order so
+    two writers never wait on each other's locks."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            names = ", ".join(sorted(t.name for t in tables))
+            conn.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
+        yield conn
+
+
 class WriteQueue:
     """The queue's operations; safe for many threads and processes at once."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_db_url()
-        self.engine = _engine(self.url)
+        self.engine = shared_engine(self.url)
 
     def __repr__(self) -> str:
         return f"WriteQueue({self.engine.url.render_as_string(hide_password=True)!r})"
@@ -255,13 +268,8 @@ class WriteQueue:
         """This queue's uuid (another database, even at the same URL, has another one)."""
         return queue_identity(self.engine)
 
-    @contextmanager
-    def _writing(self, *tables: sa.Table) -> Iterator[sa.Connection]:
-        with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                names = ", ".join(t.name for t in tables)
-                conn.exec_driver_sql(f"LOCK TABLE {names} IN EXCLUSIVE MODE")
-            yield conn
+    def _writing(self, *tables: sa.Table) -> AbstractContextManager[sa.Connection]:
+        return locked(self.engine, *tables)
 
     # --- submitting ------------------------------------------------------------------------
 

@@ -11,19 +11,19 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 import httpx
 
 from st_contract.webhooks import EVENT_TYPES
-from st_sandbox.server import free_port
+from st_sandbox.server import ChildProcess, free_port
 
 RECEIVER_MODULE = "st_resources.webhooks"
 RECEIVER_PATH = "/servicetitan/webhooks"
 KEY_ENV = "ST_WEBHOOK_HMAC_KEY"
 
 
-class ReceiverProcess:
+class ReceiverProcess(ChildProcess):
     """The receiver on a free loopback port, with its own key (never printed)."""
 
     def __init__(
@@ -36,7 +36,7 @@ class ReceiverProcess:
         self._key = secrets.token_urlsafe(36)  # 48 characters: within ServiceTitan's 32-64
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> ReceiverProcess:
+    def start(self, timeout: float = 60.0) -> Self:
         """Start the receiver and return once ``/healthz`` answers."""
         cmd = [sys.executable, "-m", RECEIVER_MODULE, "--port", str(self.port)]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
@@ -65,23 +65,3 @@ class ReceiverProcess:
         )
         if answer.status_code != 201:
             raise RuntimeError(f"the sandbox refused the subscription: {answer.text[:300]}")
-
-    def stop(self) -> None:
-        """Terminate the receiver."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def __enter__(self) -> ReceiverProcess:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
