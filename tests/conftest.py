@@ -31,6 +31,33 @@ DEMO_USER = {
 }
 
 
+def _e2e_minutes(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("e2e")
+    return float(marker.kwargs.get("minutes", 1)) if marker is not None else 0.0
+
+
+# Fixtures that take a minute or more to build (a dbt build of a landed tenant, a run of
+# the benchmark harness): the tests using one form an xdist group, so one worker builds it.
+SHARED_FIXTURES = ("dbt_warehouse", "report")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long end-to-end modules first, longest first; the tests of an expensive
+    shared fixture on one worker.
+
+    ``make test`` runs ``--dist loadgroup``: without a group, each test of ``SHARED_FIXTURES``
+    would build its fixture on every worker that runs one. The long modules come first so
+    they start at once, instead of leaving one worker alone with a two-minute case at the
+    end of the run. The sort is stable and the same on every worker, as xdist requires.
+    """
+    for item in items:
+        shared = [name for name in SHARED_FIXTURES if name in getattr(item, "fixturenames", ())]
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
+    items.sort(key=lambda item: -_e2e_minutes(item))
+
+
 @pytest.fixture(scope="session")
 def sandbox() -> Iterator[SandboxServer]:
     """One read-mostly sandbox shared by the session (do not mutate it: use the factory)."""

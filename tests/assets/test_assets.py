@@ -33,6 +33,8 @@ from tests.helpers import (
     today_utc,
 )
 
+pytestmark = pytest.mark.e2e(minutes=0.5)
+
 
 def _defs(base_url: str, warehouse: Path, start: str, backend: str = "session") -> dg.Definitions:
     return dg.Definitions.merge(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import pytest
 from dagster._core.definitions.freshness import FreshnessState
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
 from dagster._core.test_utils import freeze_time
@@ -27,6 +28,8 @@ from st_sandbox.server import SandboxServer
 from tests.assets.conftest import requested
 from tests.assets.test_assets import _defs, _evaluations, _first_day, _run
 from tests.helpers import month_key
+
+pytestmark = pytest.mark.e2e(minutes=0.5)
 
 HERE = Path(__file__).resolve().parent
 

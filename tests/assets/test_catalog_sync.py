@@ -27,6 +27,8 @@ from st_sandbox.server import SandboxServer
 from tests.assets.conftest import resources_for
 from tests.helpers import history_tags, refresh_config, today_utc
 
+pytestmark = pytest.mark.e2e(minutes=1)
+
 HISTORY_DAYS = 45
 
 

@@ -15,6 +15,8 @@ from benchmarks.floor import backfill_floor
 from benchmarks.harness import PENDING, SCENARIOS, Settings, failure, markdown, run, table
 from st_assets.defs.dbt.project import DBT_PROJECT_DIR
 
+pytestmark = pytest.mark.e2e(minutes=3)
+
 SMALL = Settings(
     customers=300,
     rate_limit=500,

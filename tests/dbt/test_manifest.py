@@ -13,6 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from st_assets.defs.dbt.assets import build_dbt_assets
 from st_assets.defs.dbt.project import (
     KEEP_BUILDS,
@@ -21,6 +23,8 @@ from st_assets.defs.dbt.project import (
     manifest_is_stale,
     target_root,
 )
+
+pytestmark = pytest.mark.e2e(minutes=1)
 
 
 def test_location_loads_while_dbt_parses(dbt_manifest: Path) -> None:

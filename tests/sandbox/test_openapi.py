@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from st_sandbox.server import SandboxServer
 from tests.helpers import login
+
+pytestmark = pytest.mark.e2e(minutes=1)
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
