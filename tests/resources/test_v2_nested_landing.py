@@ -1,17 +1,20 @@
 """The spec's nested fields of the core streams land typed from the v2 backend (the
 sandbox's v2 surface sends every spec property), by both page decoders, with nothing in
-``_extra``; the session backend, which does not send them, lands them as nulls."""
+``_extra`` and nothing for the drift check to warn about; the session backend, which
+does not send them, lands them as nulls."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 from pydantic import SecretStr
 
+from st_assets.defs.ingest.drift import sample_drift
 from st_contract.entities import ENTITIES_BY_NAME
 from st_resources.page_decode import fast_page_table, python_page_table
 from st_resources.session import SessionBackend
@@ -21,6 +24,7 @@ from st_resources.v2 import V2Backend
 from st_resources.v2_pages import page_shape
 from st_sandbox.server import SandboxServer
 from st_sandbox.v2.oauth import DEMO_APPS, SANDBOX_TENANT_ID
+from tests.helpers import v2_resource
 
 # Each stream with a nested field the core model lacks (path: struct column, field).
 NESTED = {
@@ -60,7 +64,9 @@ def _values(table: pa.Table, column: str, field: str) -> list[Any]:
 
 
 @pytest.mark.parametrize("entity", sorted(NESTED))
-def test_v2_lands_the_nested_spec_fields_typed(sandbox: SandboxServer, entity: str) -> None:
+def test_v2_lands_the_nested_spec_fields_typed(
+    sandbox: SandboxServer, entity: str, tmp_path: Path
+) -> None:
     spec = ENTITIES_BY_NAME[entity]
     column, field = NESTED[entity]
     with _v2(sandbox.base_url) as backend:
@@ -76,6 +82,9 @@ def test_v2_lands_the_nested_spec_fields_typed(sandbox: SandboxServer, entity: s
     fast = fast_page_table(spec.model, body, NOW, shape).table
     assert fast.equals(python_page_table(spec.model, body, NOW, shape).table)
     assert fast.column("_extra").null_count == fast.num_rows
+    # And the drift check's sample of the stream finds nothing to warn about.
+    drift = sample_drift(v2_resource(sandbox.base_url, tmp_path), spec)
+    assert not drift.found, drift
 
 
 def test_the_session_backend_lands_them_as_nulls(
