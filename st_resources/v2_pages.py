@@ -45,7 +45,12 @@ def _trade_name(name: str, column: pa.Array) -> pa.Array:
 
 _READ_AS: dict[str, tuple[tuple[tuple[str, pa.DataType], ...], Any]] = {
     "payments": ((("typeId", pa.string()),), _digits_to_int),
-    "business_units": ((("trade", pa.struct([("name", pa.string())])),), _trade_name),
+    # The spec's whole trade object (``id`` too): a field the reader does not expect
+    # would send every page to the Python path.
+    "business_units": (
+        (("trade", pa.struct([("id", pa.int64()), ("name", pa.string())])),),
+        _trade_name,
+    ),
 }
 
 

@@ -8,21 +8,29 @@ one unpaged answer), its key, its modification cursor and the fields its spec de
 comes from; for the core entities, whose hand-written models (``st_contract.models``)
 add meaning (money as ``Decimal``, enums, the session API's shapes), it is the core
 model plus every spec field the core model does not name, so every field lands either
-way.
+way. The same holds inside: a core field that nests a model (an address, invoice items,
+a SKU...) is retyped to that model plus the spec's nested fields it lacks, recursively,
+so the spec's nested fields are typed columns too, never ``_extra``. The core models
+themselves are not changed.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import keyword
+import operator
 import re
+import types
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import Field, create_model
+from pydantic.fields import FieldInfo
 
 from st_contract.models import StModel, UtcDatetime
 
@@ -192,21 +200,74 @@ def _annotation(node: Node, owner: str) -> Any:
     return simple[kind]
 
 
+def _nested_core(annotation: Any) -> tuple[type[StModel], int] | None:
+    """The model a core field nests (through ``| None`` and lists) and its list depth."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return _nested_core(args[0]) if len(args) == 1 else None
+    if get_origin(annotation) is list:
+        inner = _nested_core(get_args(annotation)[0])
+        return None if inner is None else (inner[0], inner[1] + 1)
+    if isinstance(annotation, type) and issubclass(annotation, StModel):
+        return annotation, 0
+    return None
+
+
+def _nested_spec(node: Node) -> tuple[list[Node], int] | None:
+    """The fields of the struct a spec node holds (through lists) and its list depth."""
+    depth = 0
+    while node["type"] == "list":
+        node, depth = node["items"], depth + 1
+    return (node["fields"], depth) if node["type"] == "struct" else None
+
+
+def _swap_model(annotation: Any, model: type[StModel]) -> Any:
+    """``annotation`` with the model it nests replaced by ``model`` (same ``| None``/lists)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return functools.reduce(operator.or_, [_swap_model(a, model) for a in get_args(annotation)])
+    if get_origin(annotation) is list:
+        return list[_swap_model(get_args(annotation)[0], model)]  # type: ignore[misc]
+    if isinstance(annotation, type) and issubclass(annotation, StModel):
+        return model
+    return annotation
+
+
+def _extended(owner: str, info: FieldInfo, node: Node) -> tuple[Any, FieldInfo] | None:
+    """A core field that nests a model, retyped to that model plus the fields the spec's
+    nested struct adds (recursively), so the spec's nested fields land typed too. None
+    when the spec adds nothing there, or the shapes differ (the core contract wins:
+    ``business_units.trade`` is the trade's name)."""
+    core, spec = _nested_core(info.annotation), _nested_spec(node)
+    if core is None or spec is None or core[1] != spec[1]:
+        return None
+    model = _struct_model(owner, spec[0], base=core[0])
+    if model is core[0]:
+        return None
+    # The core field's alias, default and description stay; only the nested type widens.
+    return _swap_model(info.annotation, model), copy.copy(info)
+
+
 def _struct_model(name: str, nodes: list[Node], base: type[StModel] = StModel) -> type[StModel]:
     taken = set(base.model_fields) if base is not StModel else set()
     known = (
-        {info.alias or n for n, info in base.model_fields.items()} if base is not StModel else set()
+        {info.alias or n: n for n, info in base.model_fields.items()} if base is not StModel else {}
     )
     definitions: dict[str, Any] = {}
     for node in nodes:
-        if node["name"] in known:
-            continue
         owner = name + re.sub(r"[^0-9a-zA-Z]", "", node["name"][:1].upper() + node["name"][1:])
+        if node["name"] in known:
+            attribute = known[node["name"]]
+            extended = _extended(owner, base.model_fields[attribute], node)
+            if extended is not None:
+                definitions[attribute] = extended
+            continue
         annotation = _annotation(node, owner)
         definitions[_python_name(node["name"], taken)] = (
             annotation | None,
             Field(None, alias=node["name"]),
         )
+    if not definitions and base is not StModel:
+        return base  # the spec adds nothing to a core model: keep it as it is
     model: type[StModel] = create_model(name, __base__=base, **definitions)
     return model
 
@@ -218,7 +279,8 @@ def _class_name(stream: str) -> str:
 @cache
 def landing_model(name: str) -> type[StModel]:
     """The model a stream's records land with: its core model plus every spec field the
-    core model does not name, or a model of the spec's fields."""
+    core model does not name (nested models widened the same way), or a model of the
+    spec's fields."""
     from st_contract.entities import CORE_MODELS
 
     core = CORE_MODELS.get(name)
