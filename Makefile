@@ -26,7 +26,7 @@ demo: $(STAMP) dbt-manifest
 test: $(STAMP) dbt-manifest
 	$(BIN)/ruff check .
 	$(BIN)/mypy st_contract st_sandbox st_resources st_assets
-	$(BIN)/python -m pytest -q -n 3 --dist loadgroup -W ignore::DeprecationWarning
+	$(BIN)/python -m pytest -q -n 3 -W ignore::DeprecationWarning
 
 
 lint: $(STAMP)

@@ -31,31 +31,39 @@ DEMO_USER = {
 }
 
 
-def _e2e_minutes(item: pytest.Item) -> float:
-    marker = item.get_closest_marker("e2e")
-    return float(marker.kwargs.get("minutes", 1)) if marker is not None else 0.0
-
-
-# Fixtures that take a minute or more to build (a dbt build of a landed tenant, a run of
-# the benchmark harness): the tests using one form an xdist group, so one worker builds it.
-SHARED_FIXTURES = ("dbt_warehouse", "report")
-
-
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long end-to-end modules first, longest first; the tests of an expensive
-    shared fixture on one worker.
+    """Spread the cases marked ``e2e(spread=True)`` evenly through the collection.
 
-    ``make test`` runs ``--dist loadgroup``: without a group, each test of ``SHARED_FIXTURES``
-    would build its fixture on every worker that runs one. The long modules come first so
-    they start at once, instead of leaving one worker alone with a two-minute case at the
-    end of the run. The sort is stable and the same on every worker, as xdist requires.
+    xdist (``-n 3``) hands each worker consecutive chunks of the collection. The write-back's
+    chaos cases (a daemon each, a minute or more) sat together at its end, so one worker
+    ran them one after the other while the others idled. Spread, each lands in another
+    chunk while there is still work for the other workers. They go in at module
+    boundaries only, so no module's fixtures are torn down between its tests.
     """
-    for item in items:
-        shared = [name for name in SHARED_FIXTURES if name in getattr(item, "fixturenames", ())]
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(shared[0]))
-    items.sort(key=lambda item: -_e2e_minutes(item))
+    spread = [item for item in items if _spread(item)]
+    if not spread:
+        return
+    rest = [item for item in items if not _spread(item)]
+    step = len(rest) // len(spread)
+    for k, item in enumerate(reversed(spread)):
+        at = _module_boundary(rest, (len(spread) - 1 - k) * step)
+        rest.insert(at, item)
+    items[:] = rest
+
+
+def _spread(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("e2e")
+    return bool(marker is not None and marker.kwargs.get("spread"))
+
+
+def _module_boundary(items: list[pytest.Item], at: int) -> int:
+    """The index nearest ``at`` where a new module starts (or the end)."""
+    starts = [
+        i
+        for i in range(len(items) + 1)
+        if i in (0, len(items)) or items[i - 1].path != items[i].path
+    ]
+    return min(starts, key=lambda i: abs(i - at))
 
 
 @pytest.fixture(scope="session")

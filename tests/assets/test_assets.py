@@ -33,7 +33,7 @@ from tests.helpers import (
     today_utc,
 )
 
-pytestmark = pytest.mark.e2e(minutes=0.5)
+pytestmark = pytest.mark.e2e
 
 
 def _defs(base_url: str, warehouse: Path, start: str, backend: str = "session") -> dg.Definitions:

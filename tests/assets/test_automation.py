@@ -29,7 +29,7 @@ from tests.assets.conftest import requested
 from tests.assets.test_assets import _defs, _evaluations, _first_day, _run
 from tests.helpers import month_key
 
-pytestmark = pytest.mark.e2e(minutes=0.5)
+pytestmark = pytest.mark.e2e
 
 HERE = Path(__file__).resolve().parent
 

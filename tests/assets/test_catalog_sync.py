@@ -27,7 +27,7 @@ from st_sandbox.server import SandboxServer
 from tests.assets.conftest import resources_for
 from tests.helpers import history_tags, refresh_config, today_utc
 
-pytestmark = pytest.mark.e2e(minutes=1)
+pytestmark = pytest.mark.e2e
 
 HISTORY_DAYS = 45
 

@@ -24,7 +24,7 @@ from st_sandbox.server import SandboxServer, free_port
 from tests.assets.test_assets import _defs
 from tests.helpers import month_key, refresh_config, this_month, today_utc
 
-pytestmark = pytest.mark.e2e(minutes=0.5)
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,7 +24,7 @@ from st_assets.defs.names import ENTITY_KEYS, asset_key
 from st_sandbox.demo import sandbox_env
 from st_sandbox.server import SandboxServer
 
-pytestmark = pytest.mark.e2e(minutes=1)
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 

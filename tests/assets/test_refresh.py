@@ -20,7 +20,7 @@ from st_sandbox.server import SandboxServer
 from tests.assets.test_assets import _defs, _run
 from tests.helpers import landed_at, month_key, refresh_config, this_month, today_utc
 
-pytestmark = pytest.mark.e2e(minutes=0.5)
+pytestmark = pytest.mark.e2e
 
 JOBS = dg.AssetKey(["servicetitan", "jobs"])
 

@@ -15,7 +15,7 @@ from benchmarks.floor import backfill_floor
 from benchmarks.harness import PENDING, SCENARIOS, Settings, failure, markdown, run, table
 from st_assets.defs.dbt.project import DBT_PROJECT_DIR
 
-pytestmark = pytest.mark.e2e(minutes=3)
+pytestmark = pytest.mark.e2e
 
 SMALL = Settings(
     customers=300,

@@ -24,7 +24,7 @@ from st_assets.defs.dbt.project import (
     target_root,
 )
 
-pytestmark = pytest.mark.e2e(minutes=1)
+pytestmark = pytest.mark.e2e
 
 
 def test_location_loads_while_dbt_parses(dbt_manifest: Path) -> None:

@@ -28,7 +28,7 @@ from tests.assets.conftest import requested
 from tests.dbt.conftest import DbtWarehouse, landed_and_built
 from tests.helpers import month_key, refresh_config, sandbox_dump, this_month, today_utc
 
-pytestmark = pytest.mark.e2e(minutes=1.5)
+pytestmark = pytest.mark.e2e
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> list[dg.AssetCheckEvaluation]:

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from st_sandbox.server import SandboxServer
 from tests.helpers import login
 
-pytestmark = pytest.mark.e2e(minutes=1)
+pytestmark = pytest.mark.e2e
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 

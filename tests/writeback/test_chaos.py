@@ -13,7 +13,7 @@ import pytest
 from st_sandbox.server import SandboxServer
 from tests.writeback.chaos import run_chaos
 
-pytestmark = [pytest.mark.timeout(1200), pytest.mark.e2e(minutes=2)]
+pytestmark = [pytest.mark.timeout(1200), pytest.mark.e2e(spread=True)]
 OUTCOMES = {"succeeded", "conflict", "rejected", "failed"}
 
 

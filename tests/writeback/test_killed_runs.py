@@ -26,7 +26,7 @@ from st_sandbox.server import SandboxServer
 from tests.writeback.conftest import Harness, dump
 from tests.writeback.test_redrive import _create_job_payload
 
-pytestmark = pytest.mark.e2e(minutes=0.5)
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 SLOW_WRITE_MS = 3000
