@@ -1,4 +1,4 @@
-"""A small-scale run of the benchmark harness (``make bench`` at 300 customers, 15 days
+"""A small-scale run of the benchmark harness (``make bench`` at 150 customers, 15 days
 of history and 20 write requests): it checks what the run counts and computes, never
 how long it took."""
 
@@ -18,7 +18,7 @@ from st_assets.defs.dbt.project import DBT_PROJECT_DIR
 pytestmark = pytest.mark.e2e
 
 SMALL = Settings(
-    customers=300,
+    customers=150,
     rate_limit=500,
     latency_ms=1,
     latency_per_record_us=1,
