@@ -32,6 +32,7 @@ from st_resources.notify.store import NotifyStore
 from st_resources.notify.tables import DELIVERY_STATUSES
 from st_resources.notify.worker import Worker, utc_now
 from st_resources.reads import parse_timestamp
+from st_resources.writeback.queue import configured_db_url
 
 
 def _print(value: Any) -> None:
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; exit 2 with the reason on bad input."""
     args = parser().parse_args(argv)
     try:
-        store = NotifyStore(args.db_url or os.environ.get("ST_WRITEBACK_DB_URL") or None)
+        store = NotifyStore(configured_db_url(args.db_url))
         return _run(store, args)
     except (ValueError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -18,6 +18,7 @@ import uvicorn
 
 from st_resources.webhooks.app import PATH, create_app
 from st_resources.webhooks.store import WebhookStore
+from st_resources.writeback.queue import configured_db_url
 
 KEY_ENV = "ST_WEBHOOK_HMAC_KEY"
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--port {args.port} is not a TCP port (1-65535)", file=sys.stderr)
         return 2
     try:
-        store = WebhookStore(args.db_url or os.environ.get("ST_WRITEBACK_DB_URL") or None)
+        store = WebhookStore(configured_db_url(args.db_url))
         app = create_app(store, key)
     except ValueError as exc:
         print(f"st-webhooks-receiver: {exc}", file=sys.stderr)

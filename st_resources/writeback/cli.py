@@ -50,6 +50,7 @@ from st_resources.writeback.queue import (
     SUCCEEDED,
     WriteQueue,
     audit_table,
+    configured_db_url,
 )
 from st_resources.writeback.stuck import find_stuck, redrive_seconds
 
@@ -324,7 +325,7 @@ def submit(queue: WriteQueue, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    queue = WriteQueue(args.db_url or os.environ.get("ST_WRITEBACK_DB_URL") or None)
+    queue = WriteQueue(configured_db_url(args.db_url))
     if args.command == "submit":
         return submit(queue, args)
     if args.command == "status":

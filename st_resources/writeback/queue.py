@@ -87,6 +87,12 @@ def default_db_url() -> str:
     return f"sqlite:///{(home / 'writeback.sqlite').resolve()}"
 
 
+def configured_db_url(explicit: str | None = None) -> str | None:
+    """The write-back database a command names: ``--db-url``, else ``ST_WRITEBACK_DB_URL``,
+    else None (the default, ``default_db_url``); read when called."""
+    return explicit or os.environ.get("ST_WRITEBACK_DB_URL") or None
+
+
 def scrub(value: Any) -> Any:
     """``value`` with secret-named keys dropped and secret-shaped text masked."""
     if isinstance(value, dict):
